@@ -1,0 +1,96 @@
+# allocsim - build, test, run, bench.  `make help` lists the targets.
+#
+# Sources are found by wildcard: every sim/*.c (but main.c) and every
+# strategies/*/*.c goes into build/libsim.a; every tests/test_*.c becomes a
+# test binary.  SAN=1 builds into build-san/ with AddressSanitizer and
+# UndefinedBehaviorSanitizer.
+
+CC      ?= cc
+PKGS    := gsl lua5.4 cmocka zlib
+DEB_PKGS := libgsl-dev liblua5.4-dev libcmocka-dev zlib1g-dev gnuplot-nox pkg-config
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN   := -fsanitize=address,undefined
+else
+BUILD   := build
+OPT     := -O2 -g
+LDSAN   :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -Isim -MMD -MP
+LDLIBS  += $(PKG_LIBS) -ldl -lm
+
+SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
+STRAT_SRC := $(wildcard strategies/*/*.c) strategies/registry.c
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(SIM_SRC) $(STRAT_SRC))
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_HELP := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/harness.c))
+TRACER    := $(BUILD)/libastrace.so
+BENCH     := $(BUILD)/bench
+
+.PHONY: all run test test-one bench deps clean help check-deps
+all: $(BUILD)/allocsim $(TRACER)
+
+help:
+	@echo "make run      install missing packages (as root), build, run the default experiment"
+	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
+	@echo "make bench    replay the benchmark traces and print events/s"
+	@echo "make deps     install the Debian packages allocsim needs (as root)"
+	@echo "make clean    remove build output"
+
+# ---- dependencies ------------------------------------------------------
+deps:
+	@missing=""; \
+	for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
+	command -v gnuplot >/dev/null 2>&1 || missing=1; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "deps: installing $(DEB_PKGS)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \
+	else \
+		echo "deps: missing packages; run as root:"; \
+		echo "  apt-get install -y $(DEB_PKGS)"; exit 1; \
+	fi
+
+# ---- build ---------------------------------------------------------------
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libsim.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/allocsim: $(BUILD)/sim/main.o $(BUILD)/libsim.a
+	$(CC) $(LDSAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_HELP) $(BUILD)/libsim.a
+	$(CC) $(LDSAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+$(TRACER): tools/tracer/tracer.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g -fPIC -shared \
+		-fno-builtin-malloc -o $@ $< -ldl -lpthread
+
+$(BENCH): $(BUILD)/tools/bench/bench.o $(BUILD)/libsim.a
+	$(CC) $(LDSAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+# ---- run, test, bench ----------------------------------------------------
+run: all
+	./scripts/run-default $(BUILD)/allocsim
+
+test: all $(TEST_BIN)
+	./tests/run-tests $(BUILD)
+
+bench: $(BUILD)/allocsim $(BENCH)
+	./$(BENCH)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

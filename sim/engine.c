@@ -1,0 +1,540 @@
+/*
+ * engine.c - the event loop of one run (see engine.h).
+ *
+ * Per event: look the object up in the object table, call the strategy
+ * through the strat_* wrappers, let the program write the bytes it asked
+ * for (simos_touch, when touch is on), update the gauges and peaks, charge
+ * simulated time (a fixed cost per event plus what the simulated OS charged
+ * for calls and page faults), and take a series row when one is due.
+ *
+ * Series rows are taken every sample_every events and also at the events
+ * where live and heap bytes reach new peaks: the newest such row of each
+ * kind is held back and written before the next regular row, so the row of
+ * the run's peak is always in the file, exact and in event order.
+ */
+#include "engine.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "objtab.h"
+#include "shadow.h"
+
+struct pending {
+	int valid;
+	struct series_row row;
+	uint64_t *counters;
+	const char *phase;
+};
+
+struct engine {
+	struct engine_config cfg;
+	struct simos *os;
+	struct strat strat;
+	struct objtab objs;
+	struct shadow *shadow;
+	struct series *series;
+	struct sim_stats st;
+	uint64_t *counters;        /* scratch for strategy counters */
+	struct pending peak_live, peak_heap;
+	const char *phase;
+	char phase_buf[64];
+	uint64_t last_os_cost, next_tick, next_sample, next_check;
+	uint64_t host_bytes, host_peak;
+	uint64_t rows;             /* series rows written */
+	uint64_t last_row_event;
+	int reclaim;
+};
+
+void engine_config_default(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->reclaim = SIM_RECLAIM_DEFAULT;
+	cfg->sample_every = 1000;
+	cfg->touch = 1;
+	cfg->event_ns = 20;
+	cfg->tick_ns = 1000000;
+	simos_config_default(&cfg->os);
+}
+
+/* ---- host memory for strategies: counted ------------------------------ */
+
+static void *engine_halloc(void *ud, void *p, size_t old, size_t n)
+{
+	struct engine *e = ud;
+	if (n == 0) {
+		free(p);
+		e->host_bytes -= p ? old : 0;
+		return NULL;
+	}
+	void *q = realloc(p, n);
+	if (!q)
+		return NULL;
+	e->host_bytes += n - (p ? old : 0);
+	if (e->host_bytes > e->host_peak)
+		e->host_peak = e->host_bytes;
+	return q;
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+static int open_series(struct engine *e, struct sim_err *err)
+{
+	size_t n = e->strat.ncounters;
+	e->counters = calloc(n + 1, sizeof *e->counters);
+	e->peak_live.counters = calloc(n + 1, sizeof(uint64_t));
+	e->peak_heap.counters = calloc(n + 1, sizeof(uint64_t));
+	if (!e->counters || !e->peak_live.counters || !e->peak_heap.counters)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	if (!e->cfg.series_path)
+		return SIM_OK;
+	return series_open(&e->series, e->cfg.series_path,
+			   e->strat.ops->counter_names, err);
+}
+
+static int choose_reclaim(struct engine *e, struct sim_err *err)
+{
+	e->reclaim = e->cfg.reclaim ? e->cfg.reclaim
+				    : e->strat.ops->reclaim_default;
+	if (e->reclaim == SIM_RECLAIM_GC)
+		return SIM_ERR(err, SIM_EINVAL,
+			       "--reclaim=gc: the GC reclamation mode is not "
+			       "available in this build (use --reclaim=immediate)");
+	return SIM_OK;
+}
+
+int engine_create(const struct engine_config *cfg,
+		  const struct strategy_ops *ops,
+		  const union param_value *params, struct engine **out,
+		  struct sim_err *err)
+{
+	struct engine *e = calloc(1, sizeof *e);
+	if (!e || objtab_init(&e->objs) != 0) {
+		free(e);
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	}
+	e->cfg = *cfg;
+	stats_init(&e->st);
+	e->next_tick = cfg->tick_ns;
+	e->next_sample = cfg->sample_every;
+	e->next_check = cfg->check_every;
+	int rc = simos_create(&cfg->os, &e->os, err);
+	if (rc == SIM_OK && cfg->check && !(e->shadow = shadow_create()))
+		rc = SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	struct strategy_env env = {e->os, engine_halloc, e, &e->st.cur.t_ns};
+	if (rc == SIM_OK)
+		rc = strat_open(&e->strat, ops, &env, params, err);
+	if (rc == SIM_OK)
+		rc = choose_reclaim(e, err);
+	if (rc == SIM_OK)
+		rc = open_series(e, err);
+	if (rc != SIM_OK) {
+		engine_destroy(e);
+		return rc;
+	}
+	*out = e;
+	return SIM_OK;
+}
+
+void engine_destroy(struct engine *e)
+{
+	if (!e)
+		return;
+	series_abort(e->series);
+	strat_close(&e->strat);
+	simos_destroy(e->os);
+	shadow_destroy(e->shadow);
+	objtab_free(&e->objs);
+	free(e->counters);
+	free(e->peak_live.counters);
+	free(e->peak_heap.counters);
+	free(e);
+}
+
+/* ---- series rows ------------------------------------------------------- */
+
+static void fill_row(struct engine *e, struct series_row *row, uint64_t *ctr)
+{
+	strat_counters(&e->strat, ctr);
+	if (e->strat.ix_meta_bytes >= 0)
+		e->st.cur.meta_bytes = ctr[e->strat.ix_meta_bytes];
+	row->g = e->st.cur;
+	row->gc_cycles = e->st.gc_cycles;
+	row->phase = e->phase;
+	row->os = *simos_counts(e->os);
+	row->counters = ctr;
+}
+
+static int put_row(struct engine *e, const struct series_row *row,
+		   struct sim_err *err)
+{
+	if (e->rows && row->g.event == e->last_row_event)
+		return SIM_OK;   /* a peak row or the end at a sampled event */
+	e->rows++;
+	e->last_row_event = row->g.event;
+	return series_write(e->series, row, err);
+}
+
+static void hold_peak(struct engine *e, struct pending *p)
+{
+	fill_row(e, &p->row, p->counters);
+	p->valid = 1;
+}
+
+/* Write the held peak rows (in event order) that precede event index. */
+static int flush_peaks(struct engine *e, uint64_t before, struct sim_err *err)
+{
+	struct pending *a = &e->peak_live, *b = &e->peak_heap;
+	if (a->valid && b->valid && b->row.g.event < a->row.g.event) {
+		struct pending *t = a;
+		a = b;
+		b = t;
+	}
+	int rc = SIM_OK;
+	if (a->valid && a->row.g.event < before)
+		rc = put_row(e, &a->row, err);
+	if (rc == SIM_OK && b->valid && b->row.g.event < before)
+		rc = put_row(e, &b->row, err);
+	a->valid = b->valid = 0;
+	return rc;
+}
+
+static int write_sample(struct engine *e, struct sim_err *err)
+{
+	struct series_row row;
+	fill_row(e, &row, e->counters);
+	if (!e->series)
+		return SIM_OK;
+	int rc = flush_peaks(e, row.g.event, err);
+	return rc != SIM_OK ? rc : put_row(e, &row, err);
+}
+
+/* ---- the operations ------------------------------------------------------ */
+
+static int out_of_memory(struct engine *e, const struct sim_event *ev,
+			 struct sim_err *err)
+{
+	if (simos_oom_killed(e->os))
+		return SIM_ERR(err, SIM_EOOM,
+			       "event %" PRIu64 ": killed by the memory limit "
+			       "(memory.max %" PRIu64 " bytes)",
+			       e->st.cur.event, e->cfg.os.memory_max);
+	return SIM_ERR(err, SIM_EOOM,
+		       "event %" PRIu64 ": strategy %s could not allocate %" PRIu64
+		       " bytes (out of memory)", e->st.cur.event,
+		       e->strat.ops->name, ev->size);
+}
+
+/* The program writes the size bytes it asked for at addr. */
+static int program_writes(struct engine *e, uint64_t addr, uint64_t size,
+			  struct sim_err *err)
+{
+	if (!e->cfg.touch || size == 0)
+		return SIM_OK;
+	int rc = simos_touch(e->os, addr, size, err);
+	if (rc == SIM_ECHECK)
+		return SIM_ERR(err, SIM_ECHECK, "event %" PRIu64 ": strategy %s: %s",
+			       e->st.cur.event, e->strat.ops->name, err->msg);
+	return rc == SIM_EOOM ? SIM_OK : rc;   /* OOM is seen after the event */
+}
+
+static int shadow_in(struct engine *e, uint64_t addr, uint64_t size,
+		     uint64_t usable, uint64_t align, struct sim_err *err)
+{
+	if (!e->shadow)
+		return SIM_OK;
+	if (!align)
+		align = strat_natural_align(e->strat.ops, size);
+	int rc = shadow_add(e->shadow, e->os, addr, size, usable, align, err);
+	if (rc != SIM_OK)
+		return SIM_ERR(err, rc, "event %" PRIu64 ": strategy %s: %s",
+			       e->st.cur.event, e->strat.ops->name, err->msg);
+	return SIM_OK;
+}
+
+static int shadow_out(struct engine *e, uint64_t addr, struct sim_err *err)
+{
+	if (!e->shadow)
+		return SIM_OK;
+	int rc = shadow_remove(e->shadow, addr, err);
+	if (rc != SIM_OK)
+		return SIM_ERR(err, rc, "event %" PRIu64 ": %s", e->st.cur.event,
+			       err->msg);
+	return SIM_OK;
+}
+
+/* Record a new live object; the strategy has already placed it. */
+static int add_object(struct engine *e, uint64_t id, uint64_t addr,
+		      uint64_t size, uint64_t usable, unsigned flags,
+		      struct sim_err *err)
+{
+	struct obj *o = objtab_insert(&e->objs, id);
+	if (!o)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	o->addr = addr;
+	o->usable = usable;
+	o->size_flags = OBJ_PACK(size, flags);
+	e->st.cur.live_bytes += size;
+	e->st.cur.alloc_bytes += usable;
+	e->st.cur.live_objects++;
+	return SIM_OK;
+}
+
+static void drop_object(struct engine *e, const struct obj *o)
+{
+	e->st.cur.live_bytes -= OBJ_SIZE(o);
+	e->st.cur.alloc_bytes -= o->usable;
+	e->st.cur.live_objects--;
+	objtab_remove(&e->objs, o->id);
+}
+
+static int id_in_use(struct engine *e, uint64_t id, struct sim_err *err)
+{
+	if (id == 0)
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": object ID 0 is not allowed",
+			       e->st.cur.event);
+	if (objtab_find(&e->objs, id))
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": ID %" PRIu64 " is already live",
+			       e->st.cur.event, id);
+	return SIM_OK;
+}
+
+static int do_alloc(struct engine *e, const struct sim_event *ev,
+		    struct sim_err *err)
+{
+	int rc = id_in_use(e, ev->id, err);
+	if (rc != SIM_OK)
+		return rc;
+	unsigned flags = ev->flags;
+	flags |= ev->kind == EV_CALLOC ? STRAT_ZERO : 0;
+	flags |= ev->kind == EV_MEMALIGN ? STRAT_ALIGNED : 0;
+	uint64_t usable;
+	uint64_t addr = strat_alloc(&e->strat, ev->tid, ev->size, ev->align,
+				    flags, &usable);
+	if (!addr)
+		return out_of_memory(e, ev, err);
+	e->st.allocs++;
+	rc = shadow_in(e, addr, ev->size, usable, ev->align, err);
+	if (rc == SIM_OK)
+		rc = add_object(e, ev->id, addr, ev->size, usable, 0, err);
+	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
+}
+
+static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
+			       struct sim_err *err)
+{
+	struct obj *o = objtab_find(&e->objs, id);
+	if (!o)
+		SIM_ERR(err, SIM_EWORKLOAD,
+			"event %" PRIu64 ": %s of ID %" PRIu64
+			", which is not live (double free or unknown ID)",
+			e->st.cur.event, op, id);
+	return o;
+}
+
+static int do_free(struct engine *e, const struct sim_event *ev,
+		   struct sim_err *err)
+{
+	struct obj *o = live_object(e, ev->id, "free", err);
+	if (!o)
+		return SIM_EWORKLOAD;
+	int rc = shadow_out(e, o->addr, err);
+	if (rc != SIM_OK)
+		return rc;
+	strat_free(&e->strat, ev->tid, o->addr, o->usable);
+	e->st.frees++;
+	drop_object(e, o);
+	return SIM_OK;
+}
+
+static int do_realloc(struct engine *e, const struct sim_event *ev,
+		      struct sim_err *err)
+{
+	if (ev->id == 0) {
+		struct sim_event a = *ev;
+		a.kind = EV_ALLOC;
+		a.id = ev->id2;
+		return do_alloc(e, &a, err);
+	}
+	struct obj *o = live_object(e, ev->id, "realloc", err);
+	if (!o)
+		return SIM_EWORKLOAD;
+	int rc = ev->id2 != ev->id ? id_in_use(e, ev->id2, err) : SIM_OK;
+	if (rc == SIM_OK)
+		rc = shadow_out(e, o->addr, err);
+	if (rc != SIM_OK)
+		return rc;
+	struct obj old = *o;
+	uint64_t usable;
+	uint64_t addr = strat_realloc(&e->strat, ev->tid, old.addr, old.usable,
+				      ev->size, &usable);
+	if (!addr)
+		return out_of_memory(e, ev, err);
+	e->st.reallocs++;
+	drop_object(e, &old);
+	rc = shadow_in(e, addr, ev->size, usable, 0, err);
+	if (rc == SIM_OK)
+		rc = add_object(e, ev->id2, addr, ev->size, usable, 0, err);
+	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
+}
+
+static void set_phase(struct engine *e, const char *label)
+{
+	/* Keep a copy: the source owns label.  Commas would break the CSV. */
+	size_t i = 0;
+	for (; label && label[i] && i + 1 < sizeof e->phase_buf; i++)
+		e->phase_buf[i] = label[i] == ',' || label[i] == '\n' ? ' ' : label[i];
+	e->phase_buf[i] = '\0';
+	e->phase = e->phase_buf;
+}
+
+static int dispatch(struct engine *e, const struct sim_event *ev,
+		    struct sim_err *err)
+{
+	switch (ev->kind) {
+	case EV_ALLOC:
+	case EV_CALLOC:
+	case EV_MEMALIGN:
+		return do_alloc(e, ev, err);
+	case EV_FREE:
+		return do_free(e, ev, err);
+	case EV_REALLOC:
+		return do_realloc(e, ev, err);
+	case EV_GC:
+		return SIM_OK;   /* no collector in immediate mode */
+	case EV_CLOCK:
+		if (ev->size > e->st.cur.t_ns)
+			e->st.cur.t_ns = ev->size;
+		return SIM_OK;
+	case EV_PHASE:
+		set_phase(e, ev->label);
+		return SIM_OK;
+	}
+	return SIM_ERR(err, SIM_EWORKLOAD, "event %" PRIu64 ": unknown kind %d",
+		       e->st.cur.event, ev->kind);
+}
+
+/* ---- after each event ------------------------------------------------ */
+
+static void advance_clock(struct engine *e)
+{
+	uint64_t c = simos_cost_ns(e->os);
+	e->st.cur.t_ns += e->cfg.event_ns + (c - e->last_os_cost);
+	e->last_os_cost = c;
+	while (e->cfg.tick_ns && e->st.cur.t_ns >= e->next_tick) {
+		strat_tick(&e->strat, e->next_tick);
+		e->next_tick += e->cfg.tick_ns;
+	}
+}
+
+static void read_os_gauges(struct engine *e)
+{
+	e->st.cur.heap_bytes = simos_heap_bytes(e->os);
+	e->st.cur.rss_bytes = simos_rss_bytes(e->os);
+	e->st.cur.released_bytes = simos_released_bytes(e->os);
+}
+
+static int periodic_check(struct engine *e, struct sim_err *err)
+{
+	if (!e->cfg.check || !e->cfg.check_every || e->st.events < e->next_check)
+		return SIM_OK;
+	e->next_check += e->cfg.check_every;
+	int rc = strat_check(&e->strat, err);
+	if (rc != SIM_OK)
+		return SIM_ERR(err, SIM_ECHECK, "event %" PRIu64 ": strategy %s: %s",
+			       e->st.cur.event, e->strat.ops->name, err->msg);
+	return SIM_OK;
+}
+
+static int observe(struct engine *e, struct sim_err *err)
+{
+	read_os_gauges(e);
+	unsigned news = stats_observe(&e->st);
+	if (e->series && (news & STATS_NEW_LIVE_PEAK))
+		hold_peak(e, &e->peak_live);
+	if (e->series && (news & STATS_NEW_HEAP_PEAK))
+		hold_peak(e, &e->peak_heap);
+	if (e->cfg.sample_every && e->st.events >= e->next_sample) {
+		e->next_sample += e->cfg.sample_every;
+		int rc = write_sample(e, err);
+		if (rc != SIM_OK)
+			return rc;
+	}
+	return periodic_check(e, err);
+}
+
+int engine_step(struct engine *e, const struct sim_event *ev,
+		struct sim_err *err)
+{
+	e->st.cur.event = e->st.events;
+	int rc = dispatch(e, ev, err);
+	if (rc != SIM_OK)
+		return rc;
+	e->st.events++;
+	advance_clock(e);
+	if (simos_oom_killed(e->os))
+		return out_of_memory(e, ev, err);
+	return observe(e, err);
+}
+
+int engine_finish(struct engine *e, struct sim_err *err)
+{
+	int rc = SIM_OK;
+	if (e->cfg.check)
+		rc = strat_check(&e->strat, err);
+	read_os_gauges(e);
+	struct series_row row;
+	fill_row(e, &row, e->counters);
+	e->st.cache_hits = e->strat.ix_cache_hits >= 0
+				   ? e->counters[e->strat.ix_cache_hits] : 0;
+	e->st.cache_misses = e->strat.ix_cache_misses >= 0
+				     ? e->counters[e->strat.ix_cache_misses] : 0;
+	if (e->series) {
+		if (rc == SIM_OK)
+			rc = flush_peaks(e, UINT64_MAX, err);
+		if (rc == SIM_OK)
+			rc = put_row(e, &row, err);
+		if (rc == SIM_OK)
+			rc = series_close(e->series, err);
+		else
+			series_abort(e->series);
+		e->series = NULL;
+	}
+	return rc;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+const struct sim_stats *engine_stats(const struct engine *e)
+{
+	return &e->st;
+}
+
+const struct simos *engine_os(const struct engine *e)
+{
+	return e->os;
+}
+
+const uint64_t *engine_counters(struct engine *e)
+{
+	strat_counters(&e->strat, e->counters);
+	return e->counters;
+}
+
+size_t engine_counter_count(const struct engine *e)
+{
+	return e->strat.ncounters;
+}
+
+int engine_reclaim(const struct engine *e)
+{
+	return e->reclaim;
+}
+
+uint64_t engine_host_bytes_peak(const struct engine *e)
+{
+	return e->host_peak + objtab_host_bytes(&e->objs);
+}

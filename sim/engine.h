@@ -1,0 +1,69 @@
+/*
+ * engine.h - the event loop of one run: one strategy on one simulated OS,
+ * fed one event at a time.  The engine keeps the object table, detects
+ * workload errors, charges simulated time, runs the reclamation policy,
+ * checks blocks with the shadow checker (--check) and samples the series.
+ */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "event.h"
+#include "simos.h"
+#include "stats.h"
+#include "strategy.h"
+
+struct engine_config {
+	int reclaim;             /* enum sim_reclaim; DEFAULT: the strategy's */
+	uint64_t sample_every;   /* a series row every N events; 0: only peaks
+	                            and the end */
+	int check;               /* shadow-check every block */
+	uint64_t check_every;    /* with check: run the strategy's own check
+	                            every N events (0: only at the end) */
+	int touch;               /* the program writes the bytes it asks for */
+	uint64_t event_ns;       /* simulated cost of one event */
+	uint64_t tick_ns;        /* period of the strategy's background work */
+	struct simos_config os;
+	const char *series_path; /* NULL: no series file */
+};
+
+/* Defaults: strategy's reclaim mode, a row every 1000 events, no check,
+ * touch on, 20 ns an event, a tick every millisecond. */
+void engine_config_default(struct engine_config *cfg);
+
+struct engine;
+
+/* Create a run of ops with params.  SIM_OK and *out, or an error. */
+int engine_create(const struct engine_config *cfg,
+		  const struct strategy_ops *ops,
+		  const union param_value *params, struct engine **out,
+		  struct sim_err *err);
+
+/* Apply one event.  Returns SIM_OK; SIM_EWORKLOAD for an illegal event
+ * (double free, unknown or reused ID), SIM_EOOM when the run ran out of
+ * memory (the strategy returned 0 or the memory limit was breached),
+ * SIM_ECHECK when a block or the strategy failed a check, SIM_EIO when the
+ * series could not be written.  err's message names the event index.
+ * After an error the run is over: only engine_finish may follow. */
+int engine_step(struct engine *e, const struct sim_event *ev,
+		struct sim_err *err);
+
+/* End the run: final strategy check (with --check), last series row, the
+ * series file renamed into place.  SIM_OK or an error. */
+int engine_finish(struct engine *e, struct sim_err *err);
+
+/* Remove a series file not yet finished, and free everything. */
+void engine_destroy(struct engine *e);
+
+const struct sim_stats *engine_stats(const struct engine *e);
+const struct simos *engine_os(const struct engine *e);
+/* The strategy's counters, refreshed now; names are ops->counter_names. */
+const uint64_t *engine_counters(struct engine *e);
+size_t engine_counter_count(const struct engine *e);
+int engine_reclaim(const struct engine *e);
+/* Peak host bytes of the strategy's metadata plus the object table. */
+uint64_t engine_host_bytes_peak(const struct engine *e);
+
+#endif

@@ -266,7 +266,7 @@ static int parse_run(struct run_opts *o, int argc, char **argv,
 	optind = 1;
 	opterr = 0;
 	while (rc == SIM_OK &&
-	       (c = getopt_long(argc, argv, "+s:o:p:q", run_longopts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "s:o:p:q", run_longopts, NULL)) != -1) {
 		if (c == '?')
 			return SIM_ERR(err, SIM_EINVAL, "run: unknown option or "
 				       "missing value: %s", argv[optind - 1]);

@@ -225,11 +225,16 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_snap(FILE *f, const char *key, const struct stats_snap *g)
+/* A snapshot; "peak" holds each gauge's own maximum, so it has no moment. */
+static void json_snap(FILE *f, const char *key, const struct stats_snap *g,
+		      int moment)
 {
-	fprintf(f, "  \"%s\": {\"event\": %" PRIu64 ", \"t_ns\": %" PRIu64, key,
-		g->event, g->t_ns);
-#define SUMMARY_GAUGE(n) fprintf(f, ", \"" #n "\": %" PRIu64, g->n);
+	fprintf(f, "  \"%s\": {", key);
+	if (moment)
+		fprintf(f, "\"event\": %" PRIu64 ", \"t_ns\": %" PRIu64 ", ",
+			g->event, g->t_ns);
+	const char *sep = "";
+#define SUMMARY_GAUGE(n) fprintf(f, "%s\"" #n "\": %" PRIu64, sep, g->n); sep = ", ";
 	SIM_GAUGES(SUMMARY_GAUGE)
 #undef SUMMARY_GAUGE
 	fputs("},\n", f);
@@ -311,11 +316,11 @@ int summary_write(const char *path, const struct summary *s,
 	if (!f)
 		return SIM_EIO;
 	json_run(f, s);
-	json_snap(f, "final", &s->st->cur);
-	json_snap(f, "peak", &s->st->peak);
-	json_snap(f, "at_live_peak", &s->st->at_live_peak);
-	json_snap(f, "at_heap_peak", &s->st->at_heap_peak);
-	json_snap(f, "at_rss_peak", &s->st->at_rss_peak);
+	json_snap(f, "final", &s->st->cur, 1);
+	json_snap(f, "peak", &s->st->peak, 0);
+	json_snap(f, "at_live_peak", &s->st->at_live_peak, 1);
+	json_snap(f, "at_heap_peak", &s->st->at_heap_peak, 1);
+	json_snap(f, "at_rss_peak", &s->st->at_rss_peak, 1);
 	json_counts(f, s);
 	json_measures(f, s->m);
 	json_strategy_counters(f, s);

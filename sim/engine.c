@@ -159,6 +159,9 @@ static void fill_row(struct engine *e, struct series_row *row, uint64_t *ctr)
 	strat_counters(&e->strat, ctr);
 	if (e->strat.ix_meta_bytes >= 0)
 		e->st.cur.meta_bytes = ctr[e->strat.ix_meta_bytes];
+	/* meta_bytes is read only here, so its peak is raised here too */
+	if (e->st.cur.meta_bytes > e->st.peak.meta_bytes)
+		e->st.peak.meta_bytes = e->st.cur.meta_bytes;
 	row->g = e->st.cur;
 	row->gc_cycles = e->st.gc_cycles;
 	row->phase = e->phase;
@@ -226,6 +229,19 @@ static int out_of_memory(struct engine *e, const struct sim_event *ev,
 		       e->strat.ops->name, ev->size);
 }
 
+/* Prefix err's message with the event index (and the strategy's name when
+ * it is to blame) and return code.  The message is copied first: it cannot
+ * be both an argument and the destination of the formatting. */
+static int blame(struct engine *e, int code, int strategy, struct sim_err *err)
+{
+	char msg[sizeof err->msg];
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	if (strategy)
+		return SIM_ERR(err, code, "event %" PRIu64 ": strategy %s: %s",
+			       e->st.cur.event, e->strat.ops->name, msg);
+	return SIM_ERR(err, code, "event %" PRIu64 ": %s", e->st.cur.event, msg);
+}
+
 /* The program writes the size bytes it asked for at addr. */
 static int program_writes(struct engine *e, uint64_t addr, uint64_t size,
 			  struct sim_err *err)
@@ -234,8 +250,7 @@ static int program_writes(struct engine *e, uint64_t addr, uint64_t size,
 		return SIM_OK;
 	int rc = simos_touch(e->os, addr, size, err);
 	if (rc == SIM_ECHECK)
-		return SIM_ERR(err, SIM_ECHECK, "event %" PRIu64 ": strategy %s: %s",
-			       e->st.cur.event, e->strat.ops->name, err->msg);
+		return blame(e, SIM_ECHECK, 1, err);
 	return rc == SIM_EOOM ? SIM_OK : rc;   /* OOM is seen after the event */
 }
 
@@ -247,10 +262,7 @@ static int shadow_in(struct engine *e, uint64_t addr, uint64_t size,
 	if (!align)
 		align = strat_natural_align(e->strat.ops, size);
 	int rc = shadow_add(e->shadow, e->os, addr, size, usable, align, err);
-	if (rc != SIM_OK)
-		return SIM_ERR(err, rc, "event %" PRIu64 ": strategy %s: %s",
-			       e->st.cur.event, e->strat.ops->name, err->msg);
-	return SIM_OK;
+	return rc != SIM_OK ? blame(e, rc, 1, err) : SIM_OK;
 }
 
 static int shadow_out(struct engine *e, uint64_t addr, struct sim_err *err)
@@ -258,10 +270,7 @@ static int shadow_out(struct engine *e, uint64_t addr, struct sim_err *err)
 	if (!e->shadow)
 		return SIM_OK;
 	int rc = shadow_remove(e->shadow, addr, err);
-	if (rc != SIM_OK)
-		return SIM_ERR(err, rc, "event %" PRIu64 ": %s", e->st.cur.event,
-			       err->msg);
-	return SIM_OK;
+	return rc != SIM_OK ? blame(e, rc, 0, err) : SIM_OK;
 }
 
 /* Record a new live object; the strategy has already placed it. */
@@ -443,10 +452,7 @@ static int periodic_check(struct engine *e, struct sim_err *err)
 		return SIM_OK;
 	e->next_check += e->cfg.check_every;
 	int rc = strat_check(&e->strat, err);
-	if (rc != SIM_OK)
-		return SIM_ERR(err, SIM_ECHECK, "event %" PRIu64 ": strategy %s: %s",
-			       e->st.cur.event, e->strat.ops->name, err->msg);
-	return SIM_OK;
+	return rc != SIM_OK ? blame(e, SIM_ECHECK, 1, err) : SIM_OK;
 }
 
 static int observe(struct engine *e, struct sim_err *err)

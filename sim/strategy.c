@@ -196,20 +196,23 @@ static const char *type_name(enum param_type t)
 	return "?";
 }
 
-/* Parse and range-check text for parameter p of strategy sname. */
+/* Parse and range-check text for parameter p of strategy sname; *out is
+ * written only when the value is accepted. */
 static int set_one(const char *sname, const struct strategy_param *p,
-		   const char *text, union param_value *v, struct sim_err *err)
+		   const char *text, union param_value *out, struct sim_err *err)
 {
-	if (parse_value(p, text, v) != SIM_OK)
+	union param_value v;
+	if (parse_value(p, text, &v) != SIM_OK)
 		return SIM_ERR(err, SIM_EINVAL,
 			       "parameter %s.%s: '%s' is not %s", sname,
 			       p->name, text, type_name(p->type));
-	double x = p->type == PARAM_DOUBLE ? v->d : (double)v->i;
-	int off = p->type == PARAM_INT && p->min <= -1 && v->i == -1;
+	double x = p->type == PARAM_DOUBLE ? v.d : (double)v.i;
+	int off = p->type == PARAM_INT && p->min <= -1 && v.i == -1;
 	if (!off && (x < p->min || x > p->max))
 		return SIM_ERR(err, SIM_EINVAL,
 			       "parameter %s.%s: %s is outside [%.15g, %.15g]",
 			       sname, p->name, text, p->min, p->max);
+	*out = v;
 	return SIM_OK;
 }
 

@@ -508,11 +508,20 @@ static void emit(char kind, int nf, const uint64_t *f)
  * 0, or -1. */
 static int tr_begin(const char *path)
 {
-	size_t n = strlen(path);
+	size_t n = strlen(path), dir = 0;
 
-	if (n == 0 || n >= sizeof tr.path)
+	/* A relative path is taken from the directory the image started in,
+	 * so that fork children that chdir still write beside it. */
+	if (path[0] != '/') {
+		if (!getcwd(tr.path, sizeof tr.path))
+			return -1;
+		dir = strlen(tr.path);
+		if (dir > 1)
+			tr.path[dir++] = '/';
+	}
+	if (n == 0 || dir + n >= sizeof tr.path)
 		return -1;
-	memcpy(tr.path, path, n + 1);
+	memcpy(tr.path + dir, path, n + 1);
 	tr.pid = getpid();
 	tr.page = (size_t)sysconf(_SC_PAGESIZE);
 	tr.next_id = 1;
@@ -565,7 +574,9 @@ static void tr_flush_now(int final)
 {
 	int saved = errno, guard = tls_guard;
 
-	if (atomic_load(&tr_state) != TR_ON)
+	/* Inside the tracer already (exec from a signal handler): the lock
+	 * may be ours, so leave the flush to a later call. */
+	if (guard || atomic_load(&tr_state) != TR_ON)
 		return;
 	tls_guard = 1;
 	pthread_mutex_lock(&tr_lock);

@@ -11,11 +11,13 @@ extern const struct strategy_ops strategy_bump;
 extern const struct strategy_ops strategy_firstfit;
 extern const struct strategy_ops strategy_bestfit;
 extern const struct strategy_ops strategy_buddy;
+extern const struct strategy_ops strategy_span;
 
 const struct strategy_ops *const strategy_registry[] = {
 	&strategy_bump,
 	&strategy_firstfit,
 	&strategy_bestfit,
 	&strategy_buddy,
+	&strategy_span,
 	NULL
 };

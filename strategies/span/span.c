@@ -1,0 +1,1110 @@
+/*
+ * span.c - the Go 1.19 runtime allocator without its tiny path: size
+ * classes, spans with allocation bitmaps, one mcache per P, an mcentral per
+ * span class with swept/unswept partial/full sets, the mheap page allocator
+ * with per-P page caches, heap growth by arenas, large objects, lazy
+ * sweeping, the scavenger and the exact heap accounting of MemStats.
+ * Everything cited "n.m" is a section of ../shared/reference/go-allocator.md
+ * (Go 1.19 malloc.go, mcache.go, mcentral.go, mheap.go, mpagealloc.go,
+ * mpagecache.go, mgcsweep.go, mgcscavenge.go, mgcpacer.go, mstats.go).
+ *
+ * Memory (2): the heap starts at 0xc000000000.  A reservation is 64 MiB
+ * mapped PROT_NONE at the next arena hint; the heap grows by multiples of
+ * 4 MiB mapped read/write with MAP_FIXED inside it, and that new memory is
+ * free and "released" (scavenged) until a span uses it.  Mapped heap memory
+ * is never unmapped; the scavenger gives pages back with madvise(DONTNEED).
+ *
+ * Which simulated bytes are written (touched), as Go writes them:
+ *   - a small slot when its span has needzero set (reused memory: Go
+ *     clears the slot before handing it out);
+ *   - the requested bytes of a large object whose span has needzero;
+ *   - nothing else: span structs, bitmaps and mcaches live off-heap in Go
+ *     too, and are counted in meta_bytes instead (5.4, 13).
+ * A fresh span's needzero is 1 iff it lies below its arena's zeroedBase,
+ * the high-water mark of memory ever handed out (5.4).
+ *
+ * Reclamation: the engine marks (in GC mode) by calling free for every
+ * dead object between gc_begin and gc_end; a free then only clears the
+ * slot's bit and counts it as pending for the span's next sweep.  gc_end is
+ * mark termination: sweepgen += 2, heapMarked, the goals, the mcache flush
+ * (stale spans are swept as they are uncached, 6.2), then either lazy
+ * sweeping as Go does it (mcentral.cacheSpan, proportional sweep, page
+ * reclaimer, the rest at the next GC start: 11.8) or everything at once.
+ * Outside a GC (immediate mode) a free takes effect at once: the slot is
+ * free, and a span that becomes empty while not cached goes back to the
+ * heap (a one-object sweep).
+ *
+ * Simplifications (numbered; README's "span and tiny" repeats them):
+ *  1. Threads are pinned to Ps (tid mod gomaxprocs); no goroutine moves.
+ *  2. No stacks, globals or other non-heap memory; lastStackScan and
+ *     globalsScan are 0 in the pacer.  meta_bytes counts 144 B per mspan,
+ *     1200 B per mcache and 2,165,776 B per 64 MiB arena, but that metadata
+ *     is not mapped in the simulated OS.
+ *  3. The pacer's runway is 0, so the trigger is the high trigger bound
+ *     (11.3); the background sweeper is not modelled (lazy sweeping only
+ *     by allocation, as with a busy mutator).
+ *  4. The arena hint list is one contiguous run from 0xc000000000: if the
+ *     simulated OS cannot place a reservation at its hint, the allocation
+ *     fails (out of memory) instead of trying the next hint.
+ *  5. Size 0 is served as an 8-byte object (Go returns one shared address,
+ *     which the one-block-per-object contract cannot express).  Aligned
+ *     requests take the smallest class whose size is a multiple of the
+ *     alignment, or a large span with the alignment inside it.
+ *  6. mcentral's span sets are FIFO lists; Go's are lock-free, so
+ *     lock_acquires counts only mheap lock acquisitions (global page
+ *     allocation, page cache refill, span free, growth, scavenging).
+ */
+#include <string.h>
+
+#include "pagealloc.h"
+#include "sizeclass.h"
+#include "span.h"
+
+#define ARENA_BYTES    ((uint64_t)64 << 20)
+#define ARENA_PAGES    (ARENA_BYTES / SC_PAGE)
+#define HEAP_BASE      UINT64_C(0x00c000000000)
+#define CHUNK_BYTES    ((uint64_t)PA_CHUNK_PAGES * SC_PAGE)
+#define MSPAN_BYTES    144u
+#define MCACHE_BYTES   1200u
+#define ARENA_META     2165776u
+#define MIB            ((uint64_t)1 << 20)
+#define SPAN_BUDGET    100
+#define NONE_SLOT      0xffffu
+#define MAX_WORDS      16u         /* 1024 slots */
+
+enum { ST_DEAD, ST_INUSE };
+
+struct spanset;
+
+struct mspan {
+	uint64_t base;            /* first byte, page aligned */
+	uint64_t elemsize;        /* class size, or npages * 8192 */
+	uint64_t npages;
+	uint32_t sweepgen;
+	uint16_t nelems, freeindex, alloc_count, before_cache, pending;
+	uint8_t spc, state, needzero, cached, words;
+	struct spanset *set;      /* the set it is in, or NULL */
+	struct mspan *next, *prev;
+	uint64_t bits[];          /* 1 = allocated */
+};
+
+struct spanset {                  /* FIFO: push at the tail, pop the head */
+	struct mspan *head, *tail;
+};
+
+struct mcentral {
+	struct spanset partial[2], full[2];   /* [(sweepgen/2)%2] = swept */
+};
+
+struct mcache {
+	struct mspan *alloc[SC_NSPANCLASSES];
+	struct pa_cache pc;
+};
+
+struct pacer {
+	int64_t gogc;             /* -1: off */
+	uint64_t memlimit;        /* 0: none */
+	uint64_t marked, gogc_goal, min_trigger;
+};
+
+struct span_heap {
+	const struct strategy_env *env;
+	struct sc_tables sc;
+	unsigned nprocs;
+	int lazy, scavenge;
+	uint64_t scav_rate;
+	struct mcache *mc;
+	struct mcentral central[SC_NSPANCLASSES];
+	struct palloc pa;
+	struct mspan **spanmap;   /* per page: the in-use span holding it */
+	uint64_t *zeroed;         /* per arena: zeroedBase, in pages */
+	uint64_t cur_base, cur_end;   /* reserved, not yet mapped */
+	uint64_t next_hint, arenas;
+	struct mspan *spare[MAX_WORDS + 1];   /* recycled structs by words */
+	uint64_t nspans;
+
+	uint32_t sweepgen;
+	int in_mark, sweep_done;
+	uint64_t pending_bytes;   /* marked dead this cycle, not yet swept */
+	unsigned sweep_spc;       /* sweepone cursor */
+	uint64_t pages_in_use, pages_swept, swept_basis, live_basis;
+	double pages_per_byte;
+	uint64_t reclaim_cursor, reclaim_credit;
+	struct pacer pacer;
+
+	/* the scavenger */
+	uint64_t last_heap_inuse, last_goal, scav_goal;
+	uint64_t scav_last_ns;
+	int scav_awake;
+
+	/* accounting (9) */
+	uint64_t heap_inuse, heap_free, heap_released;
+	uint64_t total_alloc, total_free, mallocs, frees, heap_live;
+	uint64_t num_gc;
+	uint64_t c[SPAN_NCOUNTERS];   /* event counters, by SPAN_C_* */
+};
+
+static const struct strategy_param span_params[] = {
+	SPAN_PARAMS,
+	{NULL, 0, NULL, 0, 0, NULL}
+};
+
+static const char *const span_counter_names[] = {
+#define SPAN_CTR_NAME(n) #n,
+	SPAN_COUNTERS(SPAN_CTR_NAME)
+#undef SPAN_CTR_NAME
+	NULL
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+static uint64_t sub_sat(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+static uint64_t page_of(const struct span_heap *h, uint64_t addr)
+{
+	(void)h;
+	return (addr - HEAP_BASE) >> SC_PAGE_SHIFT;
+}
+
+static uint64_t addr_of(uint64_t page)
+{
+	return HEAP_BASE + (page << SC_PAGE_SHIFT);
+}
+
+static unsigned swept_ix(const struct span_heap *h)
+{
+	return (h->sweepgen / 2) % 2;
+}
+
+/* ==== the pacer (11.2-11.4), for NextGC and sweep pacing ============== */
+/* The engine's pacer (sim/gc.c) runs the same arithmetic to decide when a
+ * cycle starts; tests/test_span.c checks that the two agree. */
+
+static uint64_t mul_pct(uint64_t x, int64_t pct)
+{
+	unsigned __int128 r = (unsigned __int128)x * (uint64_t)pct / 100;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+static uint64_t gogc_goal(const struct pacer *p, uint64_t marked)
+{
+	if (p->gogc < 0)
+		return UINT64_MAX;
+	uint64_t g = marked + mul_pct(marked, p->gogc);
+	return max_u64(g < marked ? UINT64_MAX : g, mul_pct(4 * MIB, p->gogc));
+}
+
+/* The memory-limit heap goal (11.4); UINT64_MAX without a limit. */
+static uint64_t limit_goal(const struct pacer *p, uint64_t mapped_ready,
+			   uint64_t heap_free, uint64_t heap_alloc)
+{
+	if (!p->memlimit)
+		return UINT64_MAX;
+	uint64_t nonheap = sub_sat(mapped_ready, heap_free + heap_alloc);
+	uint64_t over = sub_sat(mapped_ready, p->memlimit);
+	if (nonheap + over >= p->memlimit)
+		return p->marked;
+	uint64_t g = p->memlimit - nonheap - over;
+	g = g < 2 * MIB ? MIB : g - MIB;
+	return max_u64(g, p->marked);
+}
+
+static uint64_t mapped_ready(const struct span_heap *h);
+static uint64_t meta_bytes(const struct span_heap *h);
+
+/* heapGoal() and the minimum trigger it implies. */
+static uint64_t heap_goal(const struct span_heap *h, uint64_t *min_trigger)
+{
+	const struct pacer *p = &h->pacer;
+	uint64_t g = p->gogc_goal;
+	uint64_t l = limit_goal(p, mapped_ready(h), h->heap_free,
+				h->total_alloc - h->total_free);
+	*min_trigger = 0;
+	if (l < g)
+		return l;
+	*min_trigger = p->min_trigger;
+	return max_u64(g, p->min_trigger);
+}
+
+/* The trigger with a runway of 0: the high bound (11.3). */
+static uint64_t heap_trigger(const struct span_heap *h)
+{
+	uint64_t lo, m = h->pacer.marked;
+	uint64_t goal = heap_goal(h, &lo);
+	if (m >= goal)
+		return goal;
+	uint64_t d = (goal - m) / 64;
+	lo = max_u64(max_u64(lo, m), m + d * 45);
+	uint64_t hi = m + d * 61;
+	if (goal > 4 * MIB && goal - 4 * MIB > hi)
+		hi = goal - 4 * MIB;
+	return max_u64(hi, lo);
+}
+
+/* ==== span structs ===================================================== */
+
+static size_t span_bytes(unsigned words)
+{
+	return sizeof(struct mspan) + words * sizeof(uint64_t);
+}
+
+static struct mspan *span_new(struct span_heap *h, unsigned nelems)
+{
+	unsigned words = (nelems + 63) / 64;
+	struct mspan *s = h->spare[words];
+	if (s)
+		h->spare[words] = s->next;
+	else if (!(s = strat_halloc(h->env, span_bytes(words))))
+		return NULL;
+	memset(s, 0, span_bytes(words));
+	s->words = (uint8_t)words;
+	s->nelems = (uint16_t)nelems;
+	h->nspans++;
+	return s;
+}
+
+static void span_recycle(struct span_heap *h, struct mspan *s)
+{
+	s->state = ST_DEAD;
+	s->next = h->spare[s->words];
+	h->spare[s->words] = s;
+	h->nspans--;
+}
+
+/* ---- span sets -------------------------------------------------------- */
+
+static void set_push(struct spanset *q, struct mspan *s)
+{
+	s->set = q;
+	s->next = NULL;
+	s->prev = q->tail;
+	if (q->tail)
+		q->tail->next = s;
+	else
+		q->head = s;
+	q->tail = s;
+}
+
+static void set_remove(struct mspan *s)
+{
+	struct spanset *q = s->set;
+	if (!q)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		q->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		q->tail = s->prev;
+	s->set = NULL;
+	s->next = s->prev = NULL;
+}
+
+static struct mspan *set_pop(struct spanset *q)
+{
+	struct mspan *s = q->head;
+	if (s)
+		set_remove(s);
+	return s;
+}
+
+/* ==== the heap: growth ==================================================== */
+
+/* Room in the host arrays for every page of the reserved arenas. */
+static int heap_arrays(struct span_heap *h, uint64_t pages)
+{
+	uint64_t old = h->pa.cap;
+	if (pa_reserve(&h->pa, pages) != 0)
+		return -1;
+	struct mspan **m = pa_regrow(h->env, h->spanmap, old * sizeof *m,
+				     pages * sizeof *m);
+	if (!m)
+		return -1;
+	h->spanmap = m;
+	uint64_t *z = pa_regrow(h->env, h->zeroed, old / ARENA_PAGES * 8,
+				pages / ARENA_PAGES * 8);
+	if (!z)
+		return -1;
+	h->zeroed = z;
+	return 0;
+}
+
+/* sysAlloc: reserve n bytes (64 MiB multiple) PROT_NONE at the hint. */
+static int heap_reserve(struct span_heap *h, uint64_t n)
+{
+	uint64_t addr;
+	if (simos_mmap(h->env->os, h->next_hint, n, SIMOS_PROT_NONE, 0, &addr)
+	    != SIM_OK)
+		return -1;
+	if (addr != h->next_hint || (h->cur_end && addr != h->cur_end)) {
+		simos_munmap(h->env->os, addr, n);   /* simplification 4 */
+		return -1;
+	}
+	if (!h->cur_end)
+		h->cur_base = addr;
+	h->cur_end = addr + n;
+	h->next_hint = addr + n;
+	h->arenas += n / ARENA_BYTES;
+	return heap_arrays(h, (h->cur_end - HEAP_BASE) / SC_PAGE);
+}
+
+/* mheap.grow (2.3): map a 4 MiB multiple for npages; new pages are free
+ * and released.  Returns the growth in bytes, or 0 when out of memory. */
+static uint64_t heap_grow(struct span_heap *h, uint64_t npages)
+{
+	uint64_t ask = (npages + PA_CHUNK_PAGES - 1) / PA_CHUNK_PAGES * CHUNK_BYTES;
+	if (h->cur_end - h->cur_base < ask) {
+		uint64_t n = (ask + ARENA_BYTES - 1) / ARENA_BYTES * ARENA_BYTES;
+		if (heap_reserve(h, n) != 0)
+			return 0;
+	}
+	uint64_t v = h->cur_base, got;
+	if (simos_mmap(h->env->os, v, ask, SIMOS_PROT_RW, SIMOS_MAP_FIXED, &got)
+	    != SIM_OK)
+		return 0;
+	h->cur_base += ask;
+	if (pa_grow(&h->pa, ask / SC_PAGE) != 0)
+		return 0;
+	h->heap_released += ask;
+	h->c[SPAN_C_mheap_grow]++;
+	h->c[SPAN_C_lock_acquires]++;
+	return ask;
+}
+
+/* ==== the scavenger (10) ================================================= */
+
+static uint64_t heap_retained(const struct span_heap *h)
+{
+	return h->heap_inuse + h->heap_free;
+}
+
+/* Release up to want bytes, highest addresses first, one runtime page at
+ * the least, with the huge-page extension of 10.3.  Returns bytes. */
+static uint64_t scavenge(struct span_heap *h, uint64_t want)
+{
+	const uint64_t huge = (2 * MIB) / SC_PAGE;
+	uint64_t done = 0, hi = h->pa.npages;
+	while (done < want) {
+		uint64_t top = pa_scav_top(&h->pa, hi);
+		if (top == PA_NONE)
+			break;
+		uint64_t bottom = top;   /* the whole free-unscavenged run */
+		while (bottom > 0 && pa_free_unscav(&h->pa, bottom - 1))
+			bottom--;
+		uint64_t need = (want - done + SC_PAGE - 1) / SC_PAGE;
+		uint64_t n = min_u64(top + 1 - bottom, need);
+		uint64_t start = top + 1 - n;
+		uint64_t down = start / huge * huge;
+		if (down < start && (top + 1) / huge * huge > start && bottom <= down)
+			start = down;
+		n = top + 1 - start;
+		if (simos_madvise_dontneed(h->env->os, addr_of(start), n * SC_PAGE)
+		    != SIM_OK)
+			break;
+		pa_bits_set(h->pa.scav, start, n, 1);
+		h->heap_free -= n * SC_PAGE;
+		h->heap_released += n * SC_PAGE;
+		h->c[SPAN_C_scav_released] += n * SC_PAGE;
+		h->c[SPAN_C_lock_acquires]++;
+		done += n * SC_PAGE;
+		hi = start;
+	}
+	return done;
+}
+
+/* The GOGC retention goal (10.1), UINT64_MAX when disabled. */
+static uint64_t scav_gogc_goal(const struct span_heap *h)
+{
+	if (!h->num_gc || !h->last_goal || h->pacer.gogc < 0)
+		return UINT64_MAX;
+	uint64_t lo;
+	unsigned __int128 g = (unsigned __int128)h->last_heap_inuse *
+			      heap_goal(h, &lo) / h->last_goal;
+	g += g / 10;
+	g = (g + 4095) / 4096 * 4096;
+	if (g >= UINT64_MAX)
+		return UINT64_MAX;
+	if (heap_retained(h) <= g || heap_retained(h) - g < 4096)
+		return UINT64_MAX;
+	return (uint64_t)g;
+}
+
+/* The 1.19 memory-limit goal: limit * 95 (golang/go#62449), so it is
+ * practically never below mappedReady. */
+static uint64_t scav_limit_goal(const struct span_heap *h)
+{
+	if (!h->pacer.memlimit)
+		return UINT64_MAX;
+	unsigned __int128 g = (unsigned __int128)h->pacer.memlimit * 95;
+	return g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
+}
+
+/* Synchronous scavenging inside allocSpan (10.4). */
+static void scavenge_on_alloc(struct span_heap *h, uint64_t growth)
+{
+	if (!h->scavenge)
+		return;
+	uint64_t a = 0, b = 0, mr = mapped_ready(h);
+	if (h->pacer.memlimit && mr > h->pacer.memlimit)
+		a = mr - h->pacer.memlimit;
+	uint64_t goal = h->scav_goal;
+	if (growth && goal != UINT64_MAX && heap_retained(h) + growth > goal)
+		b = min_u64(growth, heap_retained(h) + growth - goal);
+	if (a || b)
+		scavenge(h, max_u64(a, b));
+}
+
+/* ==== the heap: spans ====================================================== */
+
+/* allocNeedsZero (5.4): does [p, p+n) reach below an arena's zeroedBase?
+ * Raises the zeroedBase of every arena it covers. */
+static int needs_zero(struct span_heap *h, uint64_t p, uint64_t n)
+{
+	int z = 0;
+	while (n) {
+		uint64_t a = p / ARENA_PAGES, off = p % ARENA_PAGES;
+		uint64_t k = min_u64(n, ARENA_PAGES - off);
+		if (off < h->zeroed[a])
+			z = 1;
+		if (off + k > h->zeroed[a])
+			h->zeroed[a] = off + k;
+		p += k;
+		n -= k;
+	}
+	return z;
+}
+
+static void page_reclaim(struct span_heap *h, uint64_t npages);
+
+/* Pages for a span: the P's page cache below 16 pages, else global first
+ * fit, growing the heap when needed (8.3).  *growth gets the bytes the
+ * heap grew by.  PA_NONE when out of memory. */
+static uint64_t heap_pages(struct span_heap *h, unsigned p, uint64_t npages,
+			   uint64_t *scav, uint64_t *growth)
+{
+	uint64_t pg = PA_NONE;
+	*growth = 0;
+	if (npages < 16) {
+		struct pa_cache *c = &h->mc[p].pc;
+		if (!c->free) {
+			h->c[SPAN_C_lock_acquires]++;
+			h->c[SPAN_C_pcache_fills]++;
+			pa_cache_fill(&h->pa, c);
+		}
+		pg = pa_cache_alloc(c, (unsigned)npages, scav);
+		if (pg != PA_NONE)
+			return pg;
+	}
+	h->c[SPAN_C_lock_acquires]++;
+	pg = pa_find(&h->pa, npages);
+	if (pg == PA_NONE) {
+		if (!(*growth = heap_grow(h, npages)))
+			return PA_NONE;
+		pg = pa_find(&h->pa, npages);
+	}
+	*scav = pa_alloc(&h->pa, pg, npages);
+	return pg;
+}
+
+/* mheap.alloc: a new in-use span of npages for span class spc holding
+ * nelems objects of elemsize bytes.  NULL when out of memory. */
+static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
+				     uint64_t npages, unsigned spc,
+				     unsigned nelems, uint64_t elemsize)
+{
+	if (!h->sweep_done)
+		page_reclaim(h, npages);
+	struct mspan *s = span_new(h, nelems);
+	if (!s)
+		return NULL;
+	uint64_t scav = 0, growth = 0;
+	uint64_t pg = heap_pages(h, p, npages, &scav, &growth);
+	if (pg == PA_NONE) {
+		span_recycle(h, s);
+		return NULL;
+	}
+	uint64_t bytes = npages * SC_PAGE;
+	h->heap_inuse += bytes;
+	h->heap_released -= scav * SC_PAGE;
+	h->heap_free -= bytes - scav * SC_PAGE;
+	h->pages_in_use += npages;
+	h->c[SPAN_C_mheap_alloc]++;
+	s->base = addr_of(pg);
+	s->npages = npages;
+	s->elemsize = elemsize;
+	s->spc = (uint8_t)spc;
+	s->state = ST_INUSE;
+	s->sweepgen = h->sweepgen;
+	s->needzero = (uint8_t)needs_zero(h, pg, npages);
+	for (uint64_t i = 0; i < npages; i++)
+		h->spanmap[pg + i] = s;
+	scavenge_on_alloc(h, growth);
+	return s;
+}
+
+/* freeSpan (8.4): the pages go back to the page allocator as heapFree. */
+static void heap_free_span(struct span_heap *h, struct mspan *s)
+{
+	uint64_t pg = page_of(h, s->base), bytes = s->npages * SC_PAGE;
+	set_remove(s);
+	h->c[SPAN_C_lock_acquires]++;
+	h->c[SPAN_C_mheap_free]++;
+	h->heap_free += bytes;
+	h->heap_inuse -= bytes;
+	h->pages_in_use -= s->npages;
+	for (uint64_t i = 0; i < s->npages; i++)
+		h->spanmap[pg + i] = NULL;
+	pa_free(&h->pa, pg, s->npages);
+	h->scav_awake = 1;
+	span_recycle(h, s);
+}
+
+/* ==== sweeping (11.7, 11.8) ============================================== */
+
+/* Put a swept, uncached span where it belongs: the heap when empty, else
+ * the swept full or partial set of its class. */
+static void place_span(struct span_heap *h, struct mspan *s)
+{
+	struct mcentral *c = &h->central[s->spc];
+	set_remove(s);
+	if (s->alloc_count == 0) {
+		heap_free_span(h, s);
+		return;
+	}
+	unsigned sw = swept_ix(h);
+	set_push(s->alloc_count < s->nelems ? &c->partial[sw] : &c->full[sw], s);
+}
+
+/* mspan.sweep: the objects marked dead are freed.  With keep the span is
+ * left unplaced for the caller (cacheSpan), even when empty. */
+static void sweep_span(struct span_heap *h, struct mspan *s, int keep)
+{
+	unsigned n = s->pending;
+	s->sweepgen = h->sweepgen;
+	s->freeindex = 0;
+	h->c[SPAN_C_spans_swept]++;
+	h->pages_swept += s->npages;
+	if (n) {
+		s->pending = 0;
+		s->alloc_count = (uint16_t)(s->alloc_count - n);
+		s->needzero = 1;
+		h->frees += n;
+		h->total_free += n * s->elemsize;
+		h->pending_bytes -= n * s->elemsize;
+	}
+	if (keep)
+		set_remove(s);
+	else
+		place_span(h, s);
+}
+
+/* sweepone: the next unswept span in class order, full before partial
+ * (11.8.2).  Returns its pages, 0 when sweeping is done. */
+static uint64_t sweep_one(struct span_heap *h)
+{
+	unsigned us = !swept_ix(h);
+	for (; h->sweep_spc < SC_NSPANCLASSES; h->sweep_spc++) {
+		struct mcentral *c = &h->central[h->sweep_spc];
+		struct mspan *s = c->full[us].head ? c->full[us].head
+						   : c->partial[us].head;
+		if (s) {
+			uint64_t np = s->npages;
+			sweep_span(h, s, 0);
+			return np;
+		}
+	}
+	h->sweep_done = 1;
+	h->scav_awake = 1;
+	return 0;
+}
+
+static void sweep_all(struct span_heap *h)
+{
+	while (!h->sweep_done)
+		sweep_one(h);
+}
+
+/* deductSweepCredit (11.8.1): sweep in proportion to heap growth. */
+static void sweep_credit(struct span_heap *h, uint64_t bytes, uint64_t pages)
+{
+	if (h->sweep_done || h->pages_per_byte <= 0)
+		return;
+	double target = h->pages_per_byte *
+			(double)(h->heap_live - h->live_basis + bytes) -
+			(double)pages;
+	while ((double)(h->pages_swept - h->swept_basis) < target)
+		if (!sweep_one(h))
+			break;
+}
+
+/* mheap.reclaim (11.8.4): sweep unswept spans with no live object, in
+ * address order, until npages were freed. */
+static void page_reclaim(struct span_heap *h, uint64_t npages)
+{
+	if (h->reclaim_credit >= npages) {
+		h->reclaim_credit -= npages;
+		return;
+	}
+	uint64_t got = h->reclaim_credit;
+	uint32_t unswept = h->sweepgen - 2;
+	while (got < npages && h->reclaim_cursor < h->pa.npages) {
+		struct mspan *s = h->spanmap[h->reclaim_cursor];
+		if (!s) {
+			h->reclaim_cursor++;
+			continue;
+		}
+		h->reclaim_cursor = page_of(h, s->base) + s->npages;
+		if (s->sweepgen == unswept && !s->cached &&
+		    s->pending == s->alloc_count) {
+			got += s->npages;
+			h->c[SPAN_C_pages_reclaimed] += s->npages;
+			sweep_span(h, s, 0);
+		}
+	}
+	h->reclaim_credit = got > npages ? got - npages : 0;
+}
+
+/* ==== mcentral (7) ======================================================= */
+
+static struct mspan *central_grow(struct span_heap *h, unsigned p,
+				  unsigned spc)
+{
+	unsigned cls = spc >> 1;
+	h->c[SPAN_C_mcentral_grow]++;
+	return heap_alloc_span(h, p, sc_npages[cls], spc, sc_nelems(cls),
+			       sc_size[cls]);
+}
+
+/* cacheSpan (7.2): a span of class spc with a free slot, or NULL. */
+static struct mspan *central_cache_span(struct span_heap *h, unsigned p,
+					unsigned spc)
+{
+	struct mcentral *c = &h->central[spc];
+	unsigned sw = swept_ix(h), us = !sw;
+	h->c[SPAN_C_mcentral_cache_span]++;
+	sweep_credit(h, sc_npages[spc >> 1] * SC_PAGE, 0);
+	struct mspan *s = set_pop(&c->partial[sw]);
+	if (s)
+		return s;
+	int budget = SPAN_BUDGET;
+	if (!h->sweep_done) {
+		if ((s = c->partial[us].head)) {
+			sweep_span(h, s, 1);   /* used even when now empty */
+			return s;
+		}
+		for (; budget > 0 && (s = c->full[us].head); budget--) {
+			sweep_span(h, s, 1);
+			if (s->alloc_count < s->nelems)
+				return s;
+			set_push(&c->full[sw], s);
+		}
+	}
+	return central_grow(h, p, spc);
+}
+
+/* uncacheSpan (7.3): stale spans are swept, others go to a swept set. */
+static void central_uncache(struct span_heap *h, struct mspan *s)
+{
+	h->c[SPAN_C_mcentral_uncache_span]++;
+	s->cached = 0;
+	if (s->sweepgen == h->sweepgen + 1) {
+		sweep_span(h, s, 0);
+		return;
+	}
+	uint64_t unused = (uint64_t)(s->nelems - s->alloc_count) * s->elemsize;
+	h->heap_live = sub_sat(h->heap_live, unused);
+	s->sweepgen = h->sweepgen;
+	s->freeindex = 0;
+	place_span(h, s);
+}
+
+/* ==== mcache (6) ======================================================= */
+
+/* Refill (6.3): swap the full span for one with a free slot. */
+static struct mspan *mcache_refill(struct span_heap *h, unsigned p,
+				   unsigned spc)
+{
+	struct mcache *mc = &h->mc[p];
+	h->c[SPAN_C_refills]++;
+	if (mc->alloc[spc])
+		central_uncache(h, mc->alloc[spc]);
+	mc->alloc[spc] = NULL;
+	struct mspan *s = central_cache_span(h, p, spc);
+	if (!s)
+		return NULL;
+	s->sweepgen = h->sweepgen + 3;
+	s->cached = 1;
+	s->before_cache = s->alloc_count;
+	h->heap_live += s->npages * SC_PAGE -
+			(uint64_t)s->alloc_count * s->elemsize;
+	mc->alloc[spc] = s;
+	return s;
+}
+
+/* releaseAll (6.2): every cached span back to mcentral. */
+static void mcache_flush(struct span_heap *h, unsigned p)
+{
+	struct mcache *mc = &h->mc[p];
+	for (unsigned i = 0; i < SC_NSPANCLASSES; i++) {
+		if (mc->alloc[i])
+			central_uncache(h, mc->alloc[i]);
+		mc->alloc[i] = NULL;
+	}
+}
+
+/* The lowest free slot at or after freeindex, marked allocated; or
+ * NONE_SLOT when the span is full (3.4). */
+static unsigned next_free(struct mspan *s)
+{
+	unsigned i = s->freeindex, w = i >> 6;
+	if (i >= s->nelems)
+		return NONE_SLOT;
+	uint64_t x = ~s->bits[w] & (~UINT64_C(0) << (i & 63));
+	while (!x) {
+		if (++w >= s->words) {
+			s->freeindex = s->nelems;
+			return NONE_SLOT;
+		}
+		x = ~s->bits[w];
+	}
+	unsigned slot = (w << 6) + (unsigned)__builtin_ctzll(x);
+	if (slot >= s->nelems) {
+		s->freeindex = s->nelems;
+		return NONE_SLOT;
+	}
+	s->bits[w] |= UINT64_C(1) << (slot & 63);
+	s->freeindex = (uint16_t)(slot + 1);
+	return slot;
+}
+
+static void zero_block(struct span_heap *h, uint64_t addr, uint64_t len)
+{
+	struct sim_err err;
+	simos_touch(h->env->os, addr, len, &err);   /* OOM is the engine's */
+}
+
+/* A small object of class cls (5.2). */
+static uint64_t alloc_small(struct span_heap *h, unsigned p, unsigned cls,
+			    unsigned noscan)
+{
+	unsigned spc = cls << 1 | noscan;
+	struct mspan *s = h->mc[p].alloc[spc];
+	unsigned slot = s ? next_free(s) : NONE_SLOT;
+	if (slot == NONE_SLOT) {
+		h->c[SPAN_C_cache_misses]++;
+		if (!(s = mcache_refill(h, p, spc)))
+			return 0;
+		slot = next_free(s);
+	} else {
+		h->c[SPAN_C_cache_hits]++;
+	}
+	s->alloc_count++;
+	h->mallocs++;
+	h->total_alloc += s->elemsize;
+	uint64_t addr = s->base + slot * s->elemsize;
+	if (s->needzero)
+		zero_block(h, addr, s->elemsize);
+	return addr;
+}
+
+/* A large object (5.3): its own span of whole pages. */
+static uint64_t alloc_large(struct span_heap *h, unsigned p, uint64_t size,
+			    uint64_t align, unsigned noscan, uint64_t *usable)
+{
+	uint64_t extra = align > SC_PAGE ? align - SC_PAGE : 0;
+	uint64_t npages = (size + extra + SC_PAGE - 1) / SC_PAGE;
+	sweep_credit(h, npages * SC_PAGE, npages);
+	struct mspan *s = heap_alloc_span(h, p, npages, noscan, 1,
+					  npages * SC_PAGE);
+	if (!s)
+		return 0;
+	s->alloc_count = 1;
+	s->freeindex = 1;
+	s->bits[0] = 1;
+	set_push(&h->central[noscan].full[swept_ix(h)], s);
+	h->c[SPAN_C_large_allocs]++;
+	h->mallocs++;
+	h->total_alloc += s->elemsize;
+	h->heap_live += s->elemsize;
+	uint64_t addr = align > SC_PAGE ? (s->base + align - 1) & ~(align - 1)
+					: s->base;
+	*usable = s->base + s->elemsize - addr;
+	if (s->needzero)
+		zero_block(h, addr, size);
+	return addr;
+}
+
+/* The class for an aligned small request, or 0 to go large. */
+static unsigned aligned_class(const struct span_heap *h, uint64_t size,
+			      uint64_t align)
+{
+	unsigned c = sc_class_of(&h->sc, size);
+	if (align <= 8)
+		return c;
+	for (; c < SC_NCLASSES; c++)
+		if (sc_size[c] % align == 0)
+			return c;
+	return 0;
+}
+
+static uint64_t span_alloc(void *self, uint32_t tid, uint64_t size,
+			   uint64_t align, unsigned flags, uint64_t *usable)
+{
+	struct span_heap *h = self;
+	unsigned p = span_p_of(tid, h->nprocs);
+	unsigned noscan = (flags & STRAT_NOSCAN) ? 1 : 0;
+	if (size == 0)
+		size = 8;   /* simplification 5 */
+	if (size <= SC_MAX_SMALL && align <= SC_PAGE) {
+		unsigned cls = aligned_class(h, size, align);
+		if (cls) {
+			*usable = sc_size[cls];
+			return alloc_small(h, p, cls, noscan);
+		}
+	}
+	return alloc_large(h, p, size, align, noscan, usable);
+}
+
+/* ==== free ================================================================ */
+
+static void span_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
+{
+	struct span_heap *h = self;
+	(void)tid; (void)usable;
+	struct mspan *s = h->spanmap[page_of(h, addr)];
+	uint64_t slot = s->nelems == 1 ? 0 : (addr - s->base) / s->elemsize;
+	s->bits[slot >> 6] &= ~(UINT64_C(1) << (slot & 63));
+	if (h->in_mark) {            /* marking: swept later */
+		s->pending++;
+		h->pending_bytes += s->elemsize;
+		return;
+	}
+	s->alloc_count--;
+	s->needzero = 1;
+	h->frees++;
+	h->total_free += s->elemsize;
+	if (s->cached)
+		return;
+	if (s->alloc_count == 0) {
+		heap_free_span(h, s);
+	} else if (s->alloc_count == s->nelems - 1) {
+		set_remove(s);       /* full -> partial */
+		set_push(&h->central[s->spc].partial[swept_ix(h)], s);
+	}
+}
+
+/* ==== GC hooks ============================================================ */
+
+/* GC start (11.1.2): finish the previous cycle's sweep; marking begins. */
+static void span_gc_begin(void *self)
+{
+	struct span_heap *h = self;
+	sweep_all(h);
+	h->in_mark = 1;
+}
+
+/* Mark termination (11.1.5) and the start of the sweep phase. */
+static void span_gc_end(void *self)
+{
+	struct span_heap *h = self;
+	struct pacer *pc = &h->pacer;
+	h->in_mark = 0;
+	h->sweepgen += 2;
+	h->sweep_done = 0;
+	h->sweep_spc = 0;
+	h->pages_swept = 0;
+	h->reclaim_cursor = 0;
+	h->reclaim_credit = 0;
+	h->num_gc++;
+	pc->marked = h->total_alloc - h->total_free - h->pending_bytes;
+	h->heap_live = pc->marked;
+	h->last_heap_inuse = h->heap_inuse;
+	pc->gogc_goal = gogc_goal(pc, pc->marked);
+	pc->min_trigger = h->heap_live + MIB;
+	uint64_t lo;
+	h->last_goal = heap_goal(h, &lo);
+	h->scav_goal = scav_gogc_goal(h);
+	uint64_t trig = heap_trigger(h);
+	int64_t dist = (int64_t)trig - (int64_t)h->heap_live - (int64_t)MIB;
+	if (dist < (int64_t)SC_PAGE)
+		dist = SC_PAGE;
+	h->pages_per_byte = (double)h->pages_in_use / (double)dist;
+	h->live_basis = h->heap_live;
+	h->swept_basis = 0;
+	for (unsigned p = 0; p < h->nprocs; p++)
+		mcache_flush(h, p);
+	if (!h->lazy)
+		sweep_all(h);
+}
+
+/* ==== the scavenger on the simulated clock ============================= */
+
+/* Background scavenging (10.2) at scav_rate bytes per second per P while
+ * the heap retains more than the goals allow, once sweeping is done. */
+static void span_tick(void *self, uint64_t now_ns)
+{
+	struct span_heap *h = self;
+	uint64_t last = h->scav_last_ns;
+	h->scav_last_ns = now_ns;
+	if (!h->scavenge || !h->sweep_done || !h->scav_awake)
+		return;
+	uint64_t goal = h->scav_goal = scav_gogc_goal(h);
+	uint64_t excess = goal == UINT64_MAX ? 0 : sub_sat(heap_retained(h), goal);
+	uint64_t lg = scav_limit_goal(h), mr = mapped_ready(h);
+	if (mr > lg)
+		excess = max_u64(excess, mr - lg);
+	if (!excess) {
+		h->scav_awake = 0;
+		return;
+	}
+	unsigned __int128 budget = (unsigned __int128)h->scav_rate * h->nprocs *
+				   (now_ns - last) / 1000000000u;
+	uint64_t want = min_u64(excess, budget > UINT64_MAX ? UINT64_MAX
+							    : (uint64_t)budget);
+	if (want && !scavenge(h, want))
+		h->scav_awake = 0;
+}
+
+/* ==== init, counters, check ================================================ */
+
+static int span_init(void *self, const struct strategy_env *env,
+		     const union param_value *params, struct sim_err *err)
+{
+	struct span_heap *h = self;
+	h->env = env;
+	h->pa.env = env;
+	sc_tables_init(&h->sc);
+	h->nprocs = (unsigned)params[SPAN_P_GOMAXPROCS].i;
+	h->pacer.gogc = params[SPAN_P_GOGC].i;
+	h->pacer.memlimit = (uint64_t)params[SPAN_P_MEMLIMIT].i;
+	h->lazy = params[SPAN_P_LAZY].i != 0;
+	h->scavenge = params[SPAN_P_SCAVENGE].i != 0;
+	h->scav_rate = (uint64_t)params[SPAN_P_SCAV_RATE].i;
+	h->pacer.gogc_goal = gogc_goal(&h->pacer, 0);
+	h->scav_goal = UINT64_MAX;
+	h->next_hint = HEAP_BASE;
+	h->sweepgen = 4;   /* so sweepgen - 2 never wraps */
+	h->sweep_done = 1;
+	h->mc = strat_halloc(env, h->nprocs * sizeof *h->mc);
+	if (!h->mc)
+		return SIM_ERR(err, SIM_ENOMEM, "span: out of host memory");
+	memset(h->mc, 0, h->nprocs * sizeof *h->mc);
+	return SIM_OK;
+}
+
+static void span_fini(void *self)
+{
+	struct span_heap *h = self;
+	for (uint64_t i = 0; i < h->pa.npages; i++) {
+		struct mspan *s = h->spanmap[i];
+		if (s && page_of(h, s->base) == i) {
+			h->spanmap[i] = NULL;
+			span_recycle(h, s);
+		}
+	}
+	for (unsigned w = 0; w <= MAX_WORDS; w++)
+		while (h->spare[w]) {
+			struct mspan *s = h->spare[w];
+			h->spare[w] = s->next;
+			strat_hfree(h->env, s, span_bytes(w));
+		}
+	uint64_t cap = h->pa.cap;
+	strat_hfree(h->env, h->spanmap, cap * sizeof *h->spanmap);
+	strat_hfree(h->env, h->zeroed, cap / ARENA_PAGES * 8);
+	strat_hfree(h->env, h->mc, h->nprocs * sizeof *h->mc);
+	pa_fini(&h->pa);
+}
+
+static uint64_t meta_bytes(const struct span_heap *h)
+{
+	return h->nspans * MSPAN_BYTES + (uint64_t)h->nprocs * MCACHE_BYTES +
+	       h->arenas * ARENA_META;
+}
+
+/* Go's mappedReady: Ready heap memory plus (simplification 2) metadata. */
+static uint64_t mapped_ready(const struct span_heap *h)
+{
+	return h->heap_inuse + h->heap_free + meta_bytes(h);
+}
+
+static void span_counters(void *self, uint64_t *v)
+{
+	struct span_heap *h = self;
+	uint64_t lo;
+	memcpy(v, h->c, sizeof h->c);
+	v[SPAN_C_heap_alloc] = h->total_alloc - h->total_free;
+	v[SPAN_C_heap_sys] = h->heap_inuse + h->heap_free + h->heap_released;
+	v[SPAN_C_heap_idle] = h->heap_free + h->heap_released;
+	v[SPAN_C_heap_inuse] = h->heap_inuse;
+	v[SPAN_C_heap_released] = h->heap_released;
+	v[SPAN_C_heap_objects] = h->mallocs - h->frees;
+	v[SPAN_C_mallocs] = h->mallocs;
+	v[SPAN_C_frees] = h->frees;
+	v[SPAN_C_total_alloc] = h->total_alloc;
+	v[SPAN_C_num_gc] = h->num_gc;
+	v[SPAN_C_next_gc] = heap_goal(h, &lo);
+	v[SPAN_C_heap_live] = h->heap_live;
+	v[SPAN_C_heap_marked] = h->pacer.marked;
+	v[SPAN_C_mapped_ready] = mapped_ready(h);
+	v[SPAN_C_meta_bytes] = meta_bytes(h);
+}
+
+/* Walk every span: the page map, the bitmaps and the accounting agree. */
+static int span_check(void *self, struct sim_err *err)
+{
+	struct span_heap *h = self;
+	uint64_t inuse = 0, objs = 0;
+	for (uint64_t i = 0; i < h->pa.npages;) {
+		struct mspan *s = h->spanmap[i];
+		if (!s) {
+			i++;
+			continue;
+		}
+		if (page_of(h, s->base) != i || s->state != ST_INUSE)
+			return SIM_ERR(err, SIM_ECHECK, "span: bad span map at page %llu",
+				       (unsigned long long)i);
+		uint64_t bits = pa_bits_count(s->bits, 0, s->nelems);
+		if (bits + s->pending != s->alloc_count)
+			return SIM_ERR(err, SIM_ECHECK,
+				       "span: span at 0x%llx counts %u objects, bitmap %llu",
+				       (unsigned long long)s->base, s->alloc_count,
+				       (unsigned long long)bits);
+		inuse += s->npages * SC_PAGE;
+		objs += s->alloc_count;
+		i += s->npages;
+	}
+	if (inuse != h->heap_inuse)
+		return SIM_ERR(err, SIM_ECHECK, "span: heap_inuse %llu, spans %llu",
+			       (unsigned long long)h->heap_inuse,
+			       (unsigned long long)inuse);
+	uint64_t sys = h->pa.npages * SC_PAGE;
+	if (h->heap_inuse + h->heap_free + h->heap_released != sys)
+		return SIM_ERR(err, SIM_ECHECK, "span: heap accounting off");
+	if (objs != h->mallocs - h->frees)
+		return SIM_ERR(err, SIM_ECHECK, "span: %llu objects in spans, "
+			       "mallocs - frees = %llu", (unsigned long long)objs,
+			       (unsigned long long)(h->mallocs - h->frees));
+	return SIM_OK;
+}
+
+const struct strategy_ops strategy_span = {
+	.abi_version = STRATEGY_ABI_VERSION,
+	.name = "span",
+	.summary = "Go 1.19 size classes, spans, mcache/mcentral/mheap (no tiny path)",
+	.state_size = sizeof(struct span_heap),
+	.params = span_params,
+	.counter_names = span_counter_names,
+	.reclaim_default = SIM_RECLAIM_GC,
+	.max_align = 8,
+	.init = span_init,
+	.fini = span_fini,
+	.alloc = span_alloc,
+	.free = span_free,
+	.gc_begin = span_gc_begin,
+	.gc_end = span_gc_end,
+	.tick = span_tick,
+	.check = span_check,
+	.counters = span_counters,
+};

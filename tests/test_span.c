@@ -1,0 +1,367 @@
+/*
+ * test_span.c - unit tests of the Go allocator model (strategies/span and
+ * strategies/tiny) against the facts of go-allocator.md: the size-class
+ * table (every row of tests/data/go-sizeclasses.csv) and the request
+ * mapping, span bitmaps (lowest free slot, refill), the page allocator
+ * (first fit, coalescing, scavenged bits, the per-P page cache example of
+ * 8.2), heap growth and accounting (2.3, 9), and GC-mode sweeping.
+ * Private headers of strategies/span are included directly (white box).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "strategy.h"
+#include "../strategies/span/pagealloc.h"
+#include "../strategies/span/sizeclass.h"
+#include "../strategies/span/span.h"
+
+#define MIB ((uint64_t)1 << 20)
+#define BASE UINT64_C(0xc000000000)
+
+/* ---- a strategy instance on its own simulated OS ----------------------- */
+
+struct fx {
+	struct simos *os;
+	struct strat s;
+	struct strategy_env env;
+	size_t live;
+	uint64_t now;
+	union param_value params[16];
+	uint64_t ctr[64];
+	struct sim_err err;
+};
+
+static void fx_open(struct fx *f, const struct strategy_ops *ops,
+		    const char *const *kv)
+{
+	struct simos_config cfg;
+	simos_config_default(&cfg);
+	memset(f, 0, sizeof *f);
+	assert_sim_ok(simos_create(&cfg, &f->os, &f->err), &f->err);
+	f->env = (struct strategy_env){f->os, harness_halloc, &f->live, &f->now};
+	assert_sim_ok(strat_params_default(ops, f->params, &f->err), &f->err);
+	for (; kv && kv[0]; kv += 2)
+		assert_sim_ok(strat_param_set(ops, f->params, kv[0], kv[1], &f->err),
+			      &f->err);
+	assert_sim_ok(strat_open(&f->s, ops, &f->env, f->params, &f->err),
+		      &f->err);
+}
+
+static void fx_close(struct fx *f)
+{
+	assert_sim_ok(strat_check(&f->s, &f->err), &f->err);
+	strat_close(&f->s);
+	simos_destroy(f->os);
+	assert_int_equal(f->live, 0);   /* every host byte given back */
+}
+
+static uint64_t ctr(struct fx *f, const char *name)
+{
+	strat_counters(&f->s, f->ctr);
+	for (int i = 0; f->s.ops->counter_names[i]; i++)
+		if (strcmp(f->s.ops->counter_names[i], name) == 0)
+			return f->ctr[i];
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
+static uint64_t al(struct fx *f, uint32_t tid, uint64_t size, uint64_t *usable)
+{
+	uint64_t u;
+	uint64_t a = strat_alloc(&f->s, tid, size, 0, 0, usable ? usable : &u);
+	assert_true(a != 0);
+	return a;
+}
+
+/* ---- size classes ------------------------------------------------------ */
+
+static void test_sizeclass_csv(void **state)
+{
+	(void)state;
+	FILE *fp = fopen(harness_data("go-sizeclasses.csv"), "r");
+	assert_non_null(fp);
+	char line[256];
+	assert_non_null(fgets(line, sizeof line, fp));   /* header */
+	int rows = 0;
+	while (fgets(line, sizeof line, fp)) {
+		unsigned c, size, span, n, tail;
+		double maxw;
+		assert_int_equal(sscanf(line, "%u,%u,%u,%u,%u,%lf", &c, &size,
+					&span, &n, &tail, &maxw), 6);
+		assert_true(c >= 1 && c < SC_NCLASSES);
+		assert_int_equal(sc_size[c], size);
+		assert_int_equal(sc_npages[c] * SC_PAGE, span);
+		assert_int_equal(sc_nelems(c), n);
+		assert_int_equal(span - n * size, tail);
+		double w = ((double)(size - sc_size[c - 1] - 1) * n + tail) / span;
+		assert_true(w * 100 > maxw - 0.006 && w * 100 < maxw + 0.006);
+		rows++;
+	}
+	fclose(fp);
+	assert_int_equal(rows, SC_NCLASSES - 1);
+}
+
+static void test_sizeclass_mapping(void **state)
+{
+	(void)state;
+	struct sc_tables t;
+	sc_tables_init(&t);
+	for (uint64_t n = 1; n <= SC_MAX_SMALL; n++) {
+		unsigned c = sc_class_of(&t, n);
+		assert_true(sc_size[c] >= n);
+		assert_true(sc_size[c - 1] < n);
+	}
+	/* the measured spot checks of 4.2 */
+	assert_int_equal(sc_size[sc_class_of(&t, 33)], 48);
+	assert_int_equal(sc_size[sc_class_of(&t, 1024)], 1024);
+	assert_int_equal(sc_size[sc_class_of(&t, 1025)], 1152);
+	assert_int_equal(sc_class_of(&t, 32768), 67);
+}
+
+/* ---- span bitmaps -------------------------------------------------------- */
+
+static void test_span_slots(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, &strategy_span, NULL);
+	/* the first span: one page of 1024 8-byte slots at the heap base */
+	uint64_t first = al(&f, 0, 8, NULL);
+	assert_int_equal(first, BASE);
+	for (int i = 1; i < 1024; i++)
+		assert_int_equal(al(&f, 0, 8, NULL), BASE + 8 * (uint64_t)i);
+	assert_int_equal(ctr(&f, "cache_misses"), 1);
+	assert_int_equal(ctr(&f, "cache_hits"), 1023);
+	uint64_t b = al(&f, 0, 5, NULL);          /* a new span: refill */
+	assert_int_equal(ctr(&f, "refills"), 2);
+	assert_true(b >= BASE + 8192);
+	/* free two slots of the full, uncached first span: it becomes
+	 * partial and the next refill hands out its lowest free slot */
+	strat_free(&f.s, 0, BASE + 8 * 700, 8);
+	strat_free(&f.s, 0, BASE + 8 * 5, 8);
+	for (int i = 1; i < 1024; i++)
+		al(&f, 0, 8, NULL);
+	assert_int_equal(al(&f, 0, 8, NULL), BASE + 8 * 5);
+	assert_int_equal(al(&f, 0, 8, NULL), BASE + 8 * 700);
+	assert_int_equal(ctr(&f, "heap_objects"), 2048);
+	assert_int_equal(ctr(&f, "heap_alloc"), 2048 * 8);
+	fx_close(&f);
+}
+
+/* Each P has its own mcache: two threads on two Ps use two spans. */
+static void test_span_per_p(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"gomaxprocs", "2", NULL};
+	fx_open(&f, &strategy_span, kv);
+	uint64_t a = al(&f, 0, 64, NULL), b = al(&f, 1, 64, NULL);
+	uint64_t c = al(&f, 2, 64, NULL);        /* thread 2 runs on P 0 */
+	assert_int_equal(c, a + 64);
+	assert_true(b / 8192 != a / 8192);
+	fx_close(&f);
+}
+
+/* ---- the page allocator ------------------------------------------------- */
+
+static void pa_open(struct palloc *pa, struct strategy_env *env, size_t *live,
+		    uint64_t pages)
+{
+	memset(pa, 0, sizeof *pa);
+	*env = (struct strategy_env){NULL, harness_halloc, live, NULL};
+	pa->env = env;
+	assert_int_equal(pa_grow(pa, pages), 0);
+}
+
+static void test_pages_first_fit(void **state)
+{
+	(void)state;
+	struct palloc pa;
+	struct strategy_env env;
+	size_t live = 0;
+	pa_open(&pa, &env, &live, 1024);
+	/* fresh pages are free and scavenged */
+	assert_int_equal(pa_find(&pa, 10), 0);
+	assert_int_equal(pa_alloc(&pa, 0, 10), 10);
+	assert_int_equal(pa_alloc(&pa, 10, 10), 10);
+	assert_int_equal(pa_alloc(&pa, 20, 10), 10);
+	/* free the middle run: a 10-page request fits it, 11 pages do not */
+	pa_free(&pa, 10, 10);
+	assert_int_equal(pa_find(&pa, 10), 10);
+	assert_int_equal(pa_find(&pa, 11), 30);
+	/* freeing the first run coalesces: 20 pages at 0 */
+	pa_free(&pa, 0, 10);
+	assert_int_equal(pa_find(&pa, 20), 0);
+	assert_int_equal(pa_find(&pa, 21), 30);
+	/* freed pages are not scavenged: reusing them releases nothing */
+	assert_int_equal(pa_alloc(&pa, 0, 20), 0);
+	/* a run across the chunk boundary at page 512 */
+	assert_int_equal(pa_alloc(&pa, 30, 470), 470);
+	assert_int_equal(pa_alloc(&pa, 520, 100), 100);
+	assert_int_equal(pa_find(&pa, 20), 500);
+	assert_int_equal(pa_find(&pa, 21), 620);
+	pa_fini(&pa);
+	assert_int_equal(live, 0);
+}
+
+/* The measured example of 8.2 (GOMAXPROCS=1). */
+static void test_pages_cache(void **state)
+{
+	(void)state;
+	struct palloc pa;
+	struct strategy_env env;
+	size_t live = 0;
+	pa_open(&pa, &env, &live, 512);
+	pa_alloc(&pa, 0, 57);
+	struct pa_cache c;
+	pa_cache_fill(&pa, &c);
+	assert_int_equal(c.base, 0);
+	assert_int_equal(__builtin_popcountll(c.free), 7);
+	uint64_t scav = 0;
+	assert_int_equal(pa_cache_alloc(&c, 5, &scav), 57);
+	assert_int_equal(scav, 5);
+	assert_int_equal(pa_cache_alloc(&c, 5, &scav), PA_NONE);
+	assert_int_equal(pa_find(&pa, 5), 64);   /* global first fit */
+	pa_alloc(&pa, 64, 5);
+	assert_int_equal(pa_cache_alloc(&c, 1, &scav), 62);
+	pa_fini(&pa);
+	assert_int_equal(live, 0);
+}
+
+static void test_pages_scavenged(void **state)
+{
+	(void)state;
+	struct palloc pa;
+	struct strategy_env env;
+	size_t live = 0;
+	pa_open(&pa, &env, &live, 512);
+	pa_alloc(&pa, 0, 512);
+	pa_free(&pa, 100, 50);
+	assert_int_equal(pa_scav_top(&pa, 512), 149);
+	pa_bits_set(pa.scav, 140, 10, 1);       /* the scavenger took 10 */
+	assert_int_equal(pa_scav_top(&pa, 512), 139);
+	assert_int_equal(pa_alloc(&pa, 100, 50), 10);
+	assert_int_equal(pa_bits_count(pa.scav, 0, 512), 0);
+	pa_fini(&pa);
+	assert_int_equal(live, 0);
+}
+
+/* ---- heap growth and accounting ------------------------------------------ */
+
+static void test_heap_growth(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"scavenge", "false", NULL};
+	fx_open(&f, &strategy_span, kv);
+	al(&f, 0, 100, NULL);
+	/* one 4 MiB chunk mapped; one 8 KiB span in use */
+	assert_int_equal(ctr(&f, "heap_sys"), 4 * MIB);
+	assert_int_equal(ctr(&f, "heap_inuse"), 8192);
+	assert_int_equal(ctr(&f, "heap_released"), 4 * MIB - 8192);
+	assert_int_equal(ctr(&f, "heap_idle"), 4 * MIB - 8192);
+	assert_int_equal(ctr(&f, "heap_alloc"), 112);
+	/* a 5 MiB object adds exactly 8 MiB (2.3, measured) */
+	uint64_t u;
+	uint64_t big = al(&f, 0, 5 * MIB, &u);
+	assert_int_equal(u, 5 * MIB);
+	assert_int_equal(big, BASE + 8192);       /* first fit: page 1 */
+	assert_int_equal(ctr(&f, "heap_sys"), 12 * MIB);
+	/* a 70 MiB object adds 72 MiB and a second reservation of 64 MiB
+	 * (two arenas of metadata in all) */
+	uint64_t meta0 = ctr(&f, "meta_bytes");
+	al(&f, 0, 70 * MIB, NULL);
+	assert_int_equal(ctr(&f, "heap_sys"), 84 * MIB);
+	assert_int_equal(ctr(&f, "meta_bytes") - meta0, 2 * 2165776 + 144);
+	/* freeing a large object returns its pages as heapFree */
+	strat_free(&f.s, 0, big, u);
+	assert_int_equal(ctr(&f, "heap_inuse"), 8192 + 70 * MIB);
+	assert_int_equal(ctr(&f, "heap_idle") - ctr(&f, "heap_released"), 5 * MIB);
+	/* large: 32769 bytes take 5 pages (4.2) and count whole pages */
+	uint64_t a0 = ctr(&f, "heap_alloc");
+	al(&f, 0, 32769, &u);
+	assert_int_equal(u, 40960);
+	assert_int_equal(ctr(&f, "heap_alloc") - a0, 40960);
+	fx_close(&f);
+}
+
+/* Reused memory is zeroed (touched) by the allocator; fresh is not. */
+static void test_needzero(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, &strategy_span, NULL);
+	uint64_t a = al(&f, 0, 4096, NULL);
+	assert_int_equal(simos_rss_bytes(f.os), 0);
+	strat_free(&f.s, 0, a, 4096);
+	uint64_t b = al(&f, 0, 4096, NULL);
+	assert_int_equal(b, a + 4096);            /* the span's second slot */
+	assert_int_equal(simos_rss_bytes(f.os), 4096);   /* needzero: cleared */
+	strat_free(&f.s, 0, b, 4096);
+	/* the empty cached span goes back to the heap at the flush of a GC
+	 * cycle; its page comes back below zeroedBase, so needzero again */
+	strat_gc_begin(&f.s);
+	strat_gc_end(&f.s);
+	assert_int_equal(ctr(&f, "heap_inuse"), 0);
+	uint64_t c = al(&f, 0, 4096, NULL);
+	assert_int_equal(c, a);
+	assert_int_equal(simos_rss_bytes(f.os), 8192);
+	fx_close(&f);
+}
+
+/* ---- GC-mode sweeping ------------------------------------------------------ */
+
+static void test_gc_sweep(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"lazy_sweep", "true", NULL};
+	fx_open(&f, &strategy_span, kv);
+	uint64_t obj[100];
+	for (int i = 0; i < 100; i++)
+		obj[i] = al(&f, 0, 1000, NULL);   /* class 1024: 8 per span */
+	assert_int_equal(ctr(&f, "heap_inuse"), 13 * 8192);
+	/* mark: all but object 0 die */
+	strat_gc_begin(&f.s);
+	for (int i = 1; i < 100; i++)
+		strat_free(&f.s, 0, obj[i], 1024);
+	assert_int_equal(ctr(&f, "heap_alloc"), 100 * 1024);   /* not swept */
+	strat_gc_end(&f.s);
+	assert_int_equal(ctr(&f, "num_gc"), 1);
+	assert_int_equal(ctr(&f, "heap_marked"), 1024);
+	assert_int_equal(ctr(&f, "heap_live"), 1024);
+	/* the cached span was swept at the flush; the others lazily */
+	assert_true(ctr(&f, "heap_alloc") > 1024);
+	strat_gc_begin(&f.s);    /* the next cycle finishes the sweep */
+	assert_int_equal(ctr(&f, "heap_alloc"), 1024);
+	assert_int_equal(ctr(&f, "heap_inuse"), 8192);
+	assert_int_equal(ctr(&f, "heap_objects"), 1);
+	strat_gc_end(&f.s);
+	assert_int_equal(ctr(&f, "next_gc"), 4 * MIB);
+	fx_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizeclass_csv),
+		cmocka_unit_test(test_sizeclass_mapping),
+		cmocka_unit_test(test_span_slots),
+		cmocka_unit_test(test_span_per_p),
+		cmocka_unit_test(test_pages_first_fit),
+		cmocka_unit_test(test_pages_cache),
+		cmocka_unit_test(test_pages_scavenged),
+		cmocka_unit_test(test_heap_growth),
+		cmocka_unit_test(test_needzero),
+		cmocka_unit_test(test_gc_sweep),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -63,7 +63,8 @@ static int report(int rc, const struct sim_err *err)
 /* ---- usage ------------------------------------------------------------ */
 
 static const char usage_text[] =
-"usage: allocsim run SOURCE [options]    replay a trace through strategies\n"
+"usage: allocsim run SOURCE [options]    run a trace or a Lua workload (.lua)\n"
+"                                        through strategies\n"
 "       allocsim list                    strategies, parameters, defaults\n"
 "       allocsim trace check FILE        validate a trace, print statistics\n"
 "       allocsim trace convert IN OUT [--format text|gzip|binary]\n"
@@ -76,6 +77,11 @@ static const char usage_text[] =
 "      --reclaim MODE         immediate | gc (default: the strategy's)\n"
 "      --sample N             a series row every N events (default 1000)\n"
 "      --seed N               seed for scripted sources (default 1)\n"
+"  -w, --workload-param K=V   parameter K of a Lua workload (param('K', ...))\n"
+"      --quantum N            Lua threads: events per turn (default 100)\n"
+"      --schedule rr|random   Lua threads: round-robin or seeded random\n"
+"      --max-events N         Lua: event budget (default none)\n"
+"      --max-instructions N   Lua: instruction budget (default 2000000000)\n"
 "      --check                shadow-check every block, strategy checks\n"
 "      --check-every N        with --check: strategy check every N events\n"
 "      --memory-max BYTES     resident-memory limit (cgroup memory.max)\n"
@@ -120,6 +126,8 @@ struct run_opts {
 	const char *source, *out, *strategies;
 	const char *params[MAX_PARAMS];
 	int nparams, quiet, no_output;
+	const char *wparams[MAX_PARAMS];
+	struct workload_opts wl;
 	struct engine_config cfg;
 	uint64_t seed;
 	const struct strategy_ops *ops[MAX_STRATS];
@@ -149,7 +157,8 @@ static int parse_reclaim(const char *text, int *out, struct sim_err *err)
 }
 
 enum { OPT_PLUGIN = 256, OPT_RECLAIM, OPT_SAMPLE, OPT_SEED, OPT_CHECK,
-       OPT_CHECK_EVERY, OPT_MEMMAX, OPT_EVENT_NS, OPT_NO_TOUCH, OPT_NO_OUT };
+       OPT_CHECK_EVERY, OPT_MEMMAX, OPT_EVENT_NS, OPT_NO_TOUCH, OPT_NO_OUT,
+       OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR };
 
 static const struct option run_longopts[] = {
 	{"strategies", required_argument, NULL, 's'},
@@ -166,12 +175,52 @@ static const struct option run_longopts[] = {
 	{"event-ns", required_argument, NULL, OPT_EVENT_NS},
 	{"no-touch", no_argument, NULL, OPT_NO_TOUCH},
 	{"no-output", no_argument, NULL, OPT_NO_OUT},
+	{"workload-param", required_argument, NULL, 'w'},
+	{"quantum", required_argument, NULL, OPT_QUANTUM},
+	{"schedule", required_argument, NULL, OPT_SCHEDULE},
+	{"max-events", required_argument, NULL, OPT_MAX_EVENTS},
+	{"max-instructions", required_argument, NULL, OPT_MAX_INSTR},
 	{NULL, 0, NULL, 0}
 };
+
+/* The options of Lua workloads (-w, --quantum, ...); -1: not one. */
+static int workload_option(struct run_opts *o, int c, const char *arg,
+			   struct sim_err *err)
+{
+	switch (c) {
+	case 'w':
+		if (o->wl.nparams == MAX_PARAMS)
+			return SIM_ERR(err, SIM_EINVAL, "too many -w options");
+		o->wparams[o->wl.nparams++] = arg;
+		return SIM_OK;
+	case OPT_QUANTUM:
+		if (parse_u64("--quantum", arg, &o->wl.quantum, err) != SIM_OK ||
+		    o->wl.quantum == 0)
+			return SIM_ERR(err, SIM_EINVAL, "--quantum: '%s' is not a "
+				       "number >= 1", arg);
+		return SIM_OK;
+	case OPT_SCHEDULE:
+		if (strcmp(arg, "rr") != 0 && strcmp(arg, "random") != 0)
+			return SIM_ERR(err, SIM_EINVAL, "--schedule: '%s' is not rr "
+				       "or random", arg);
+		o->wl.schedule = strcmp(arg, "random") == 0 ? WL_SCHED_RANDOM
+							    : WL_SCHED_RR;
+		return SIM_OK;
+	case OPT_MAX_EVENTS:
+		return parse_u64("--max-events", arg, &o->wl.max_events, err);
+	case OPT_MAX_INSTR:
+		return parse_u64("--max-instructions", arg,
+				 &o->wl.max_instructions, err);
+	}
+	return -1;
+}
 
 static int run_option(struct run_opts *o, int c, const char *arg,
 		      struct sim_err *err)
 {
+	int wrc = workload_option(o, c, arg, err);
+	if (wrc != -1)
+		return wrc;
 	const struct strategy_ops *plugin;
 	switch (c) {
 	case 's': o->strategies = arg; return SIM_OK;
@@ -262,11 +311,13 @@ static int parse_run(struct run_opts *o, int argc, char **argv,
 {
 	engine_config_default(&o->cfg);
 	o->seed = 1;
+	o->wl.max_instructions = UINT64_C(2000000000);
+	o->wl.params = o->wparams;
 	int c, rc = SIM_OK;
 	optind = 1;
 	opterr = 0;
 	while (rc == SIM_OK &&
-	       (c = getopt_long(argc, argv, "s:o:p:q", run_longopts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "s:o:p:qw:", run_longopts, NULL)) != -1) {
 		if (c == '?')
 			return SIM_ERR(err, SIM_EINVAL, "run: unknown option or "
 				       "missing value: %s", argv[optind - 1]);
@@ -274,8 +325,13 @@ static int parse_run(struct run_opts *o, int argc, char **argv,
 	}
 	if (rc == SIM_OK && optind != argc - 1)
 		return SIM_ERR(err, SIM_EINVAL, "run: give exactly one SOURCE "
-			       "(a trace file)");
+			       "(a trace file or a .lua workload)");
 	o->source = argv[argc - 1];
+	size_t len = strlen(o->source);
+	if (rc == SIM_OK && o->wl.nparams &&
+	    (len < 4 || strcmp(o->source + len - 4, ".lua") != 0))
+		return SIM_ERR(err, SIM_EINVAL, "-w: %s is not a Lua workload "
+			       "(.lua); -w sets workload parameters", o->source);
 	if (rc == SIM_OK)
 		rc = pick_strategies(o, err);
 	for (int i = 0; rc == SIM_OK && i < o->nparams; i++)
@@ -351,7 +407,7 @@ static int run_strategy(struct run_opts *o, int i, const char *run_name,
 	snprintf(dir, sizeof dir, "%s/%s", base, o->ops[i]->name);
 	struct run_spec spec = {
 		o->source, run_name, o->no_output ? NULL : dir, o->ops[i],
-		o->values[i], o->cfg, o->seed, &stop_requested,
+		o->values[i], o->cfg, o->seed, &stop_requested, o->wl,
 	};
 	return run_one(&spec, res, err);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "trace.h"
 
@@ -42,10 +43,19 @@ static void trace_src_close(void *ctx)
 	free(t);
 }
 
-int source_open(const char *path, uint64_t seed, struct source *src,
+static int is_lua(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 4 && strcmp(path + n - 4, ".lua") == 0;
+}
+
+int source_open(const char *path, uint64_t seed,
+		const struct workload_opts *wl, struct source *src,
 		struct sim_err *err)
 {
-	(void)seed;   /* traces are fixed; scripted sources draw from it */
+	if (is_lua(path))
+		return lsim_source_open(path, seed, wl, src, err);
+	/* traces are fixed; scripted sources draw from the seed */
 	struct trace_src *t = calloc(1, sizeof *t);
 	if (!t)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
@@ -55,8 +65,8 @@ int source_open(const char *path, uint64_t seed, struct source *src,
 		free(t);
 		return rc;
 	}
-	*src = (struct source){t, trace_src_next, trace_src_where,
-			       trace_src_close};
+	*src = (struct source){.ctx = t, .next = trace_src_next,
+			       .where = trace_src_where, .close = trace_src_close};
 	return SIM_OK;
 }
 
@@ -102,8 +112,9 @@ static int run_ending(int rc)
 	return rc == SIM_EOOM || rc == SIM_ECHECK;
 }
 
-static int replay(const struct run_spec *spec, struct source *src,
-		  struct engine *e, struct run_result *res, struct sim_err *err)
+/* Pull every event of src into e; an engine error is prefixed with where. */
+static int pull(const struct run_spec *spec, struct source *src,
+		struct engine *e, struct sim_err *err)
 {
 	struct sim_event ev;
 	for (uint64_t n = 0;; n++) {
@@ -118,13 +129,20 @@ static int replay(const struct run_spec *spec, struct source *src,
 		char where[4200], msg[sizeof err->msg];
 		src->where(src->ctx, where, sizeof where);
 		snprintf(msg, sizeof msg, "%s", err->msg);
-		SIM_ERR(err, rc, "%s: %s", where, msg);
-		if (!run_ending(rc))
-			return rc;
-		res->status = rc;
-		snprintf(res->message, sizeof res->message, "%s", err->msg);
-		return SIM_OK;
+		return SIM_ERR(err, rc, "%s: %s", where, msg);
 	}
+}
+
+static int replay(const struct run_spec *spec, struct source *src,
+		  struct engine *e, struct run_result *res, struct sim_err *err)
+{
+	int rc = src->drive ? src->drive(src->ctx, e, spec->stop, err)
+			    : pull(spec, src, e, err);
+	if (!run_ending(rc))
+		return rc;
+	res->status = rc;
+	snprintf(res->message, sizeof res->message, "%s", err->msg);
+	return SIM_OK;
 }
 
 static int write_summary(const struct run_spec *spec, struct engine *e,
@@ -207,12 +225,17 @@ int run_one(const struct run_spec *spec, struct run_result *res,
 {
 	memset(res, 0, sizeof *res);
 	struct source src;
-	int rc = spec->out_dir ? run_mkdirs(spec->out_dir, err) : SIM_OK;
-	if (rc == SIM_OK)
-		rc = source_open(spec->source, spec->seed, &src, err);
+	struct workload_opts wl = spec->wl;
+	wl.event_ns = spec->cfg.event_ns;
+	/* Open (and for scripts, compile) first: bad input leaves no folder. */
+	int rc = source_open(spec->source, spec->seed, &wl, &src, err);
 	if (rc != SIM_OK)
 		return rc;
-	rc = run_engine(spec, &src, res, err);
+	rc = spec->out_dir ? run_mkdirs(spec->out_dir, err) : SIM_OK;
+	if (rc == SIM_OK)
+		rc = run_engine(spec, &src, res, err);
 	src.close(src.ctx);
+	if (rc != SIM_OK && spec->out_dir)
+		rmdir(spec->out_dir);   /* only if empty: never a finished run */
 	return rc;
 }

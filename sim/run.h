@@ -1,7 +1,7 @@
 /*
- * run.h - one run: a source of events (a trace file; Lua scripts plug in
- * here too) replayed through one strategy, with its results written to a
- * folder as summary.json and series.csv.
+ * run.h - one run: a source of events (a trace file or a Lua workload)
+ * replayed through one strategy, with its results written to a folder as
+ * summary.json and series.csv.
  */
 #ifndef SIM_RUN_H
 #define SIM_RUN_H
@@ -14,23 +14,56 @@
 #include "stats.h"
 #include "strategy.h"
 
-/* Where events come from.  next() fills ev (EV_END at the end) and returns
- * SIM_OK or an error whose message starts with "FILE:LINE: ". */
+/* Where events come from.  A source either pulls or drives:
+ * - next() (traces) fills ev (EV_END at the end) and returns SIM_OK or an
+ *   error whose message starts with "FILE:LINE: ";
+ * - drive() (Lua workloads; next is NULL) runs the whole source, calling
+ *   engine_step itself, so the source can ask the engine for state between
+ *   events.  It returns SIM_OK at the end; SIM_EOOM or SIM_ECHECK when an
+ *   engine_step ended the run with results (the message says where); or an
+ *   input error (SIM_ESCRIPT, SIM_EWORKLOAD, SIM_EINTR when *stop was set,
+ *   ...) "FILE:LINE: message". */
 struct source {
 	void *ctx;
 	int (*next)(void *ctx, struct sim_event *ev, struct sim_err *err);
+	int (*drive)(void *ctx, struct engine *e, volatile sig_atomic_t *stop,
+		     struct sim_err *err);
 	/* "FILE:LINE" of the event last returned, for engine errors. */
 	void (*where)(void *ctx, char *buf, size_t n);
 	void (*close)(void *ctx);
 };
 
-/* Open the source at path: a trace in any format.  SIM_OK and *src, or an
- * error naming the file. */
-int source_open(const char *path, uint64_t seed, struct source *src,
+/* Options of scripted (Lua) sources; a zero field means its default. */
+enum { WL_SCHED_RR = 0, WL_SCHED_RANDOM = 1 };
+struct workload_opts {
+	const char *const *params;  /* "-w NAME=VALUE" texts */
+	size_t nparams;
+	uint64_t quantum;           /* events a simulated thread runs before
+	                               the next one's turn; 0: 100 */
+	int schedule;               /* WL_SCHED_RR or WL_SCHED_RANDOM */
+	uint64_t max_events;        /* event budget; 0: none */
+	uint64_t max_instructions;  /* Lua instruction budget; 0: none */
+	uint64_t lua_memory_max;    /* cap of the Lua state; 0: 256 MiB */
+	uint64_t event_ns;          /* cost of one event, for the script's
+	                               clock (run_one copies cfg.event_ns) */
+};
+
+/* Open the source at path: a Lua workload when the name ends in ".lua",
+ * else a trace in any format.  wl may be NULL (defaults).  SIM_OK and
+ * *src, or an error naming the file (and line). */
+int source_open(const char *path, uint64_t seed,
+		const struct workload_opts *wl, struct source *src,
 		struct sim_err *err);
 
+/* Open a Lua workload (sim/lua_sim.c): the script is compiled, not run.
+ * SIM_OK and *src; SIM_ESCRIPT "FILE:LINE: message" for a syntax error;
+ * SIM_EIO when it cannot be read. */
+int lsim_source_open(const char *path, uint64_t seed,
+		     const struct workload_opts *wl, struct source *src,
+		     struct sim_err *err);
+
 struct run_spec {
-	const char *source;                 /* path of the trace */
+	const char *source;                 /* path of the trace or script */
 	const char *run_name;
 	const char *out_dir;                /* results folder; NULL: none */
 	const struct strategy_ops *ops;
@@ -38,6 +71,7 @@ struct run_spec {
 	struct engine_config cfg;
 	uint64_t seed;
 	volatile sig_atomic_t *stop;        /* set asynchronously to interrupt */
+	struct workload_opts wl;            /* for Lua workloads */
 };
 
 struct run_result {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc.h"
 #include "objtab.h"
 #include "shadow.h"
 
@@ -45,6 +46,7 @@ struct engine {
 	uint64_t rows;             /* series rows written */
 	uint64_t last_row_event;
 	int reclaim;
+	struct gc *gc;              /* GC mode only (gc.h) */
 };
 
 void engine_config_default(struct engine_config *cfg)
@@ -93,14 +95,13 @@ static int open_series(struct engine *e, struct sim_err *err)
 			   e->strat.ops->counter_names, err);
 }
 
-static int choose_reclaim(struct engine *e, struct sim_err *err)
+static int choose_reclaim(struct engine *e, const union param_value *params,
+			  struct sim_err *err)
 {
 	e->reclaim = e->cfg.reclaim ? e->cfg.reclaim
 				    : e->strat.ops->reclaim_default;
 	if (e->reclaim == SIM_RECLAIM_GC)
-		return SIM_ERR(err, SIM_EINVAL,
-			       "--reclaim=gc: the GC reclamation mode is not "
-			       "available in this build (use --reclaim=immediate)");
+		return gc_create(e->strat.ops, params, &e->gc, err);
 	return SIM_OK;
 }
 
@@ -126,7 +127,7 @@ int engine_create(const struct engine_config *cfg,
 	if (rc == SIM_OK)
 		rc = strat_open(&e->strat, ops, &env, params, err);
 	if (rc == SIM_OK)
-		rc = choose_reclaim(e, err);
+		rc = choose_reclaim(e, params, err);
 	if (rc == SIM_OK)
 		rc = open_series(e, err);
 	if (rc != SIM_OK) {
@@ -145,6 +146,7 @@ void engine_destroy(struct engine *e)
 	strat_close(&e->strat);
 	simos_destroy(e->os);
 	shadow_destroy(e->shadow);
+	gc_destroy(e->gc);
 	objtab_free(&e->objs);
 	free(e->counters);
 	free(e->peak_live.counters);
@@ -344,12 +346,73 @@ static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
 	return o;
 }
 
+/* ---- GC mode (gc.h) ------------------------------------------------------- */
+
+/* The workload drops o: it is dead until the next cycle sweeps it. */
+static int kill_object(struct engine *e, const struct obj *o, uint32_t tid,
+		       struct sim_err *err)
+{
+	if (gc_add_dead(e->gc, tid, o->addr, o->usable, OBJ_SIZE(o)) != SIM_OK)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	e->st.cur.live_bytes -= OBJ_SIZE(o);
+	e->st.cur.dead_bytes += OBJ_SIZE(o);
+	e->st.cur.live_objects--;
+	objtab_remove(&e->objs, o->id);
+	return SIM_OK;
+}
+
+static void gc_heap_now(struct engine *e, struct gc_heap *h)
+{
+	if (gc_wants_counters(e->gc))
+		strat_counters(&e->strat, e->counters);
+	gc_read_heap(e->gc, e->counters, e->st.cur.alloc_bytes,
+		     simos_heap_bytes(e->os), h);
+}
+
+/* One collection: GC start, marking (the dead objects reach the strategy),
+ * mark termination (the strategy flushes and sweeps), the pacer commit. */
+static int gc_cycle(struct engine *e, struct sim_err *err)
+{
+	uint64_t n;
+	const struct gc_dead *d = gc_dead_list(e->gc, &n);
+	strat_gc_begin(&e->strat);
+	for (uint64_t i = 0; i < n; i++) {
+		int rc = shadow_out(e, d[i].addr, err);
+		if (rc != SIM_OK)
+			return rc;
+		strat_free(&e->strat, d[i].tid, d[i].addr, d[i].usable);
+		e->st.cur.alloc_bytes -= d[i].usable;
+		e->st.cur.dead_bytes -= d[i].size;
+	}
+	gc_dead_clear(e->gc);
+	strat_gc_end(&e->strat);
+	e->st.gc_cycles++;
+	struct gc_heap h;
+	gc_heap_now(e, &h);
+	gc_cycle_done(e->gc, &h, e->st.cur.t_ns);
+	return SIM_OK;
+}
+
+/* After an event in GC mode: collect when the pacer says so. */
+static int gc_maybe(struct engine *e, int alloc, struct sim_err *err)
+{
+	struct gc_heap h = {0, 0, 0, 0};
+	if (alloc)
+		gc_heap_now(e, &h);
+	return gc_due(e->gc, &h, alloc, e->st.cur.t_ns) ? gc_cycle(e, err)
+							 : SIM_OK;
+}
+
 static int do_free(struct engine *e, const struct sim_event *ev,
 		   struct sim_err *err)
 {
 	struct obj *o = live_object(e, ev->id, "free", err);
 	if (!o)
 		return SIM_EWORKLOAD;
+	if (e->gc) {
+		e->st.frees++;
+		return kill_object(e, o, ev->tid, err);
+	}
 	int rc = shadow_out(e, o->addr, err);
 	if (rc != SIM_OK)
 		return rc;
@@ -372,19 +435,26 @@ static int do_realloc(struct engine *e, const struct sim_event *ev,
 	if (!o)
 		return SIM_EWORKLOAD;
 	int rc = ev->id2 != ev->id ? id_in_use(e, ev->id2, err) : SIM_OK;
-	if (rc == SIM_OK)
+	if (rc == SIM_OK && !e->gc)
 		rc = shadow_out(e, o->addr, err);
 	if (rc != SIM_OK)
 		return rc;
 	struct obj old = *o;
 	uint64_t usable;
-	uint64_t addr = strat_realloc(&e->strat, ev->tid, old.addr, old.usable,
-				      ev->size, &usable);
+	/* GC mode: a new block, and the old one is garbage (Go's append) */
+	uint64_t addr = e->gc ? strat_alloc(&e->strat, ev->tid, ev->size, 0,
+					    ev->flags, &usable)
+			      : strat_realloc(&e->strat, ev->tid, old.addr,
+					      old.usable, ev->size, &usable);
 	if (!addr)
 		return out_of_memory(e, ev, err);
 	e->st.reallocs++;
-	drop_object(e, &old);
-	rc = shadow_in(e, addr, ev->size, usable, 0, err);
+	if (e->gc)
+		rc = kill_object(e, &old, ev->tid, err);
+	else
+		drop_object(e, &old);
+	if (rc == SIM_OK)
+		rc = shadow_in(e, addr, ev->size, usable, 0, err);
 	if (rc == SIM_OK)
 		rc = add_object(e, ev->id2, addr, ev->size, usable, 0, err);
 	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
@@ -412,8 +482,8 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 		return do_free(e, ev, err);
 	case EV_REALLOC:
 		return do_realloc(e, ev, err);
-	case EV_GC:
-		return SIM_OK;   /* no collector in immediate mode */
+	case EV_GC:      /* no collector in immediate mode */
+		return e->gc ? gc_cycle(e, err) : SIM_OK;
 	case EV_CLOCK:
 		if (ev->size > e->st.cur.t_ns)
 			e->st.cur.t_ns = ev->size;
@@ -477,6 +547,9 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 {
 	e->st.cur.event = e->st.events;
 	int rc = dispatch(e, ev, err);
+	if (rc == SIM_OK && e->gc)
+		rc = gc_maybe(e, ev->kind == EV_ALLOC || ev->kind == EV_CALLOC ||
+				 ev->kind == EV_MEMALIGN || ev->kind == EV_REALLOC, err);
 	if (rc != SIM_OK)
 		return rc;
 	e->st.events++;

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "engine.h"
+#include "gc.h"
 #include "harness.h"
 #include "strategy.h"
 #include "../strategies/span/pagealloc.h"
@@ -349,6 +351,166 @@ static void test_gc_sweep(void **state)
 	fx_close(&f);
 }
 
+/* ---- the pacer (11.2-11.4) ------------------------------------------------- */
+
+static void test_pacer_goals(void **state)
+{
+	(void)state;
+	struct gc_pacer p;
+	struct gc_heap h = {0, 0, 0, 0};
+	uint64_t lo;
+	gc_pacer_init(&p, 100, 0);
+	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 3997696);   /* measured in Go */
+	/* marked 10 MiB: goal 20 MiB, trigger at 61/64 of the way */
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 20 * MIB);
+	assert_int_equal(lo, 11 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (10 * MIB / 64) * 61);
+	/* marked 100 MiB: goal - 4 MiB is above the 61/64 point */
+	gc_pacer_commit(&p, 100 * MIB, 100 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 200 * MIB - 4 * MIB);
+	/* a small marked heap: the 4 MiB minimum, raised to marked + 1 MiB */
+	gc_pacer_commit(&p, 3 * MIB + MIB / 2, 3 * MIB + MIB / 2);
+	assert_int_equal(gc_goal(&p, &h, &lo), 7 * MIB);
+	gc_pacer_commit(&p, MIB, MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
+	/* GOGC scales the minimum heap; 0 collects continuously */
+	assert_int_equal(gc_gogc_goal(50, 0), 2 * MIB);
+	assert_int_equal(gc_gogc_goal(200, 3 * MIB), 9 * MIB);
+	assert_int_equal(gc_gogc_goal(0, 5 * MIB), 5 * MIB);
+	/* GOGC off: no goal, no trigger */
+	gc_pacer_init(&p, -1, 0);
+	assert_int_equal(gc_goal(&p, &h, &lo), UINT64_MAX);
+	assert_true(gc_trigger(&p, &h) > UINT64_MAX / 2);
+}
+
+static void test_pacer_memlimit(void **state)
+{
+	(void)state;
+	struct gc_pacer p;
+	uint64_t lo;
+	gc_pacer_init(&p, 100, 64 * MIB);
+	/* 10 MiB of non-heap memory: goal = limit - 10 MiB - 1 MiB headroom */
+	struct gc_heap h = {0, 40 * MIB, 60 * MIB, 10 * MIB};
+	assert_int_equal(gc_limit_goal(&p, &h), 53 * MIB);
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 20 * MIB);   /* GOGC wins */
+	gc_pacer_commit(&p, 30 * MIB, 30 * MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 53 * MIB);   /* the limit */
+	assert_int_equal(lo, 0);
+	/* over the limit: the excess comes off too */
+	struct gc_heap over = {0, 60 * MIB, 70 * MIB, 0};
+	assert_int_equal(gc_limit_goal(&p, &over), 47 * MIB);
+	/* nothing left: the goal is the marked heap */
+	struct gc_heap full = {0, 0, 200 * MIB, 0};
+	assert_int_equal(gc_limit_goal(&p, &full), 30 * MIB);
+	/* GOGC off still respects the limit */
+	gc_pacer_init(&p, -1, 64 * MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 53 * MIB);
+	/* a goal below 2 MiB becomes 1 MiB */
+	struct gc_heap tight = {0, 0, 63 * MIB, 0};
+	assert_int_equal(gc_limit_goal(&p, &tight), MIB);
+}
+
+/* span's own copy of the arithmetic (for NextGC) agrees with gc.c. */
+static void test_pacer_span_agrees(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"memlimit", "48M", NULL};
+	fx_open(&f, &strategy_span, kv);
+	uint64_t obj[3000];
+	for (int i = 0; i < 3000; i++)
+		obj[i] = al(&f, 0, 4000, NULL);
+	strat_gc_begin(&f.s);
+	for (int i = 0; i < 3000; i += 3)
+		strat_free(&f.s, 0, obj[i], 4096);
+	strat_gc_end(&f.s);
+	struct gc_pacer p;
+	gc_pacer_init(&p, 100, 48 * MIB);
+	gc_pacer_commit(&p, ctr(&f, "heap_marked"), ctr(&f, "heap_marked"));
+	struct gc_heap h = {ctr(&f, "heap_live"), ctr(&f, "heap_alloc"),
+			    ctr(&f, "mapped_ready"),
+			    ctr(&f, "heap_idle") - ctr(&f, "heap_released")};
+	uint64_t lo;
+	assert_int_equal(ctr(&f, "heap_marked"), 2000 * 4096);
+	assert_int_equal(ctr(&f, "next_gc"), gc_goal(&p, &h, &lo));
+	fx_close(&f);
+}
+
+/* ---- GC mode in the engine ---------------------------------------------- */
+
+static struct engine *gc_engine(const struct strategy_ops *ops,
+				union param_value *params, struct sim_err *err)
+{
+	struct engine_config cfg;
+	engine_config_default(&cfg);
+	cfg.reclaim = SIM_RECLAIM_GC;
+	cfg.check = 1;
+	struct engine *e = NULL;
+	assert_sim_ok(strat_params_default(ops, params, err), err);
+	assert_sim_ok(engine_create(&cfg, ops, params, &e, err), err);
+	return e;
+}
+
+static void step(struct engine *e, uint8_t kind, uint64_t id, uint64_t size)
+{
+	struct sim_err err;
+	struct sim_event ev = {kind, 0, 0, id, id, size, 0, NULL};
+	assert_sim_ok(engine_step(e, &ev, &err), &err);
+}
+
+/* The first cycle starts at the refill that takes heapLive to 3,997,696
+ * bytes: 488 spans of 128 64-byte objects. */
+static void test_gc_first_trigger(void **state)
+{
+	(void)state;
+	union param_value params[16];
+	struct sim_err err;
+	struct engine *e = gc_engine(&strategy_span, params, &err);
+	uint64_t id = 1;
+	for (; id <= 487 * 128; id++)
+		step(e, EV_ALLOC, id, 64);
+	assert_int_equal(engine_stats(e)->gc_cycles, 0);
+	step(e, EV_ALLOC, id++, 64);
+	assert_int_equal(engine_stats(e)->gc_cycles, 1);
+	/* a forced cycle */
+	step(e, EV_GC, 0, 0);
+	assert_int_equal(engine_stats(e)->gc_cycles, 2);
+	assert_sim_ok(engine_finish(e, &err), &err);
+	engine_destroy(e);
+}
+
+/* Garbage is collected: a churning workload stays within a small heap
+ * (span), and dead bytes are gone after a forced cycle, with any strategy. */
+static void gc_churn(const struct strategy_ops *ops, uint64_t max_heap)
+{
+	union param_value params[16];
+	struct sim_err err;
+	struct engine *e = gc_engine(ops, params, &err);
+	for (uint64_t i = 1; i <= 200000; i++) {
+		step(e, EV_ALLOC, i, 16 + i % 2000);
+		if (i > 100)
+			step(e, EV_FREE, i - 100, 0);
+	}
+	const struct sim_stats *st = engine_stats(e);
+	assert_true(st->gc_cycles > 10);
+	assert_true(st->peak.heap_bytes <= max_heap);
+	step(e, EV_GC, 0, 0);
+	assert_int_equal(st->cur.dead_bytes, 0);
+	assert_int_equal(st->cur.live_objects, 100);
+	assert_sim_ok(engine_finish(e, &err), &err);
+	engine_destroy(e);
+}
+
+static void test_gc_churn(void **state)
+{
+	(void)state;
+	gc_churn(&strategy_span, 16 * MIB);
+	gc_churn(strategy_find("bump"), UINT64_MAX);   /* bump never reuses */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +524,11 @@ int main(void)
 		cmocka_unit_test(test_heap_growth),
 		cmocka_unit_test(test_needzero),
 		cmocka_unit_test(test_gc_sweep),
+		cmocka_unit_test(test_pacer_goals),
+		cmocka_unit_test(test_pacer_memlimit),
+		cmocka_unit_test(test_pacer_span_agrees),
+		cmocka_unit_test(test_gc_first_trigger),
+		cmocka_unit_test(test_gc_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

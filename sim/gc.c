@@ -1,0 +1,216 @@
+/*
+ * gc.c - Go's GC pacer (go-allocator.md 11.2-11.4, Go 1.19 mgcpacer.go)
+ * and the dead-object list of the GC reclamation mode (see gc.h).
+ *
+ * Goal: marked + marked * GOGC/100 (stack and globals scan taken as 0),
+ * floored at 4 MiB * GOGC/100; the memory-limit goal caps it; when the
+ * GOGC goal wins it is raised to the sweep-distance minimum (heapLive at
+ * the last commit + 1 MiB).  Trigger: the high bound of 11.3 (runway 0).
+ */
+#include "gc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB ((uint64_t)1 << 20)
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+static uint64_t sub_sat(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+/* x * pct / 100, saturating. */
+static uint64_t mul_pct(uint64_t x, int64_t pct)
+{
+	unsigned __int128 r = (unsigned __int128)x * (uint64_t)pct / 100;
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
+/* ---- the pacer ------------------------------------------------------------ */
+
+void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit)
+{
+	memset(p, 0, sizeof *p);
+	p->gogc = gogc;
+	p->memlimit = memlimit;
+	p->gogc_goal = gc_gogc_goal(gogc, 0);
+}
+
+uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked)
+{
+	if (gogc < 0)
+		return UINT64_MAX;
+	uint64_t g = marked + mul_pct(marked, gogc);
+	if (g < marked)
+		g = UINT64_MAX;
+	return max_u64(g, mul_pct(GC_MIN_HEAP, gogc));
+}
+
+uint64_t gc_limit_goal(const struct gc_pacer *p, const struct gc_heap *h)
+{
+	if (!p->memlimit)
+		return UINT64_MAX;
+	uint64_t nonheap = sub_sat(h->mapped_ready, h->free + h->alloc);
+	uint64_t over = sub_sat(h->mapped_ready, p->memlimit);
+	if (nonheap + over >= p->memlimit)
+		return p->marked;
+	uint64_t g = p->memlimit - nonheap - over;
+	g = g < 2 * MIB ? MIB : g - MIB;
+	return max_u64(g, p->marked);
+}
+
+uint64_t gc_goal(const struct gc_pacer *p, const struct gc_heap *h,
+		 uint64_t *min_trigger)
+{
+	uint64_t l = gc_limit_goal(p, h);
+	*min_trigger = 0;
+	if (l < p->gogc_goal)
+		return l;
+	*min_trigger = p->min_trigger;
+	return max_u64(p->gogc_goal, p->min_trigger);
+}
+
+uint64_t gc_trigger(const struct gc_pacer *p, const struct gc_heap *h)
+{
+	uint64_t lo, m = p->marked;
+	uint64_t goal = gc_goal(p, h, &lo);
+	if (m >= goal)
+		return goal;
+	uint64_t d = (goal - m) / 64;
+	lo = max_u64(max_u64(lo, m), m + d * 45);
+	uint64_t hi = m + d * 61;
+	if (goal > GC_MIN_HEAP && goal - GC_MIN_HEAP > hi)
+		hi = goal - GC_MIN_HEAP;
+	return max_u64(hi, lo);
+}
+
+void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
+{
+	p->marked = marked;
+	p->gogc_goal = gc_gogc_goal(p->gogc, marked);
+	p->min_trigger = live + GC_SWEEP_MIN;
+}
+
+/* ---- the run's GC state ------------------------------------------------- */
+
+struct gc {
+	struct gc_pacer pacer;
+	struct gc_dead *dead;
+	uint64_t ndead, cap;
+	uint64_t last_gc_ns, cycles;
+	uint64_t trigger;        /* cached when it cannot change (no limit) */
+	int ix_live, ix_alloc, ix_ready, ix_idle, ix_released;
+};
+
+static int counter_ix(const struct strategy_ops *ops, const char *name)
+{
+	for (int i = 0; ops->counter_names[i]; i++)
+		if (strcmp(ops->counter_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* The value of the strategy's parameter name, or def. */
+static int64_t param_or(const struct strategy_ops *ops,
+			const union param_value *params, const char *name,
+			int64_t def)
+{
+	for (size_t i = 0; ops->params && ops->params[i].name; i++)
+		if (strcmp(ops->params[i].name, name) == 0)
+			return params[i].i;
+	return def;
+}
+
+int gc_create(const struct strategy_ops *ops, const union param_value *params,
+	      struct gc **out, struct sim_err *err)
+{
+	struct gc *g = calloc(1, sizeof *g);
+	if (!g)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	gc_pacer_init(&g->pacer, param_or(ops, params, "gogc", 100),
+		      (uint64_t)param_or(ops, params, "memlimit", 0));
+	g->ix_live = counter_ix(ops, "heap_live");
+	g->ix_alloc = counter_ix(ops, "heap_alloc");
+	g->ix_ready = counter_ix(ops, "mapped_ready");
+	g->ix_idle = counter_ix(ops, "heap_idle");
+	g->ix_released = counter_ix(ops, "heap_released");
+	struct gc_heap h = {0, 0, 0, 0};
+	g->trigger = gc_trigger(&g->pacer, &h);
+	*out = g;
+	return SIM_OK;
+}
+
+void gc_destroy(struct gc *g)
+{
+	if (!g)
+		return;
+	free(g->dead);
+	free(g);
+}
+
+int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
+		uint64_t size)
+{
+	if (g->ndead == g->cap) {
+		uint64_t cap = g->cap ? g->cap * 2 : 1024;
+		struct gc_dead *d = realloc(g->dead, cap * sizeof *d);
+		if (!d)
+			return SIM_ENOMEM;
+		g->dead = d;
+		g->cap = cap;
+	}
+	g->dead[g->ndead++] = (struct gc_dead){addr, usable, size, tid};
+	return SIM_OK;
+}
+
+const struct gc_dead *gc_dead_list(const struct gc *g, uint64_t *n)
+{
+	*n = g->ndead;
+	return g->dead;
+}
+
+void gc_dead_clear(struct gc *g)
+{
+	g->ndead = 0;
+}
+
+int gc_wants_counters(const struct gc *g)
+{
+	return g->ix_live >= 0 || g->ix_alloc >= 0 || g->ix_ready >= 0;
+}
+
+void gc_read_heap(const struct gc *g, const uint64_t *c, uint64_t alloc_bytes,
+		  uint64_t os_heap_bytes, struct gc_heap *h)
+{
+	h->live = g->ix_live >= 0 ? c[g->ix_live] : alloc_bytes;
+	h->alloc = g->ix_alloc >= 0 ? c[g->ix_alloc] : alloc_bytes;
+	h->mapped_ready = g->ix_ready >= 0 ? c[g->ix_ready] : os_heap_bytes;
+	if (g->ix_idle >= 0 && g->ix_released >= 0)
+		h->free = sub_sat(c[g->ix_idle], c[g->ix_released]);
+	else
+		h->free = sub_sat(h->mapped_ready, h->alloc);
+}
+
+int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
+	   uint64_t now_ns)
+{
+	if (g->cycles && g->pacer.gogc >= 0 &&
+	    now_ns - g->last_gc_ns > GC_FORCE_PERIOD)
+		return 1;
+	if (!alloc)
+		return 0;
+	uint64_t t = g->pacer.memlimit ? gc_trigger(&g->pacer, h) : g->trigger;
+	return h->live >= t;
+}
+
+void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns)
+{
+	gc_pacer_commit(&g->pacer, h->live, h->live);
+	g->trigger = gc_trigger(&g->pacer, h);
+	g->last_gc_ns = now_ns;
+	g->cycles++;
+}
+
+const struct gc_pacer *gc_pacer(const struct gc *g)
+{
+	return &g->pacer;
+}

@@ -1,0 +1,125 @@
+/*
+ * gc.h - the GC reclamation mode (--reclaim=gc): Go's pacer and the list
+ * of dead objects waiting for the next collection.  Usable with any
+ * strategy; the engine (engine.c) runs the cycles.
+ *
+ * In GC mode a workload free only makes its object dead.  A cycle starts
+ *   - when, after an allocation, the heap has reached the trigger,
+ *   - when the workload asks for one (EV_GC, Lua gc()),
+ *   - every 2 minutes of simulated time after the first cycle, unless
+ *     GOGC is off (Go's forcegcperiod).
+ * A cycle is atomic (go-allocator.md 11.6 choice (a)): every object dead at
+ * the trigger is garbage, nothing allocated later is.  The engine calls
+ * strat_gc_begin (GC start), strat_free for every dead object (marking: the
+ * strategy learns what is garbage), strat_gc_end (mark termination: the
+ * strategy flushes its caches and sweeps, eagerly or lazily), and then
+ * commits the pacer with the heap that survived.
+ *
+ * The heap measures come from the strategy's counters when it has them
+ * (Go's view, as span and tiny report it), else from the engine:
+ *   heap_live    counter heap_live    | alloc_bytes (live + dead, usable)
+ *   heap_alloc   counter heap_alloc   | alloc_bytes
+ *   mapped_ready counter mapped_ready | the OS's heap bytes (rw - released)
+ *   heap_free    heap_idle - heap_released | mapped_ready - alloc_bytes
+ * GOGC and GOMEMLIMIT are the strategy's parameters named gogc and
+ * memlimit when it has them (gogc: -1 = off; memlimit: 0 = none), else
+ * 100 and none.
+ *
+ * Trigger choice (11.3): the runway is taken as 0, so a cycle starts when
+ * heap_live reaches the high bound, goal-4 MiB or 61/64 of the way from the
+ * marked heap to the goal, whichever is higher (exact for Go's first cycle:
+ * 3,997,696 bytes with GOGC=100).  The check runs after every allocation;
+ * for Go models heap_live only grows at mcache refills and large
+ * allocations, so that is Go's "heavy allocation" test.
+ */
+#ifndef SIM_GC_H
+#define SIM_GC_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "strategy.h"
+
+#define GC_MIN_HEAP      ((uint64_t)4 << 20)   /* defaultHeapMinimum */
+#define GC_SWEEP_MIN     ((uint64_t)1 << 20)   /* sweepMinHeapDistance */
+#define GC_FORCE_PERIOD  UINT64_C(120000000000) /* forcegcperiod, ns */
+
+/* The pacer's state between cycles (11.2). */
+struct gc_pacer {
+	int64_t gogc;            /* percent; -1: off */
+	uint64_t memlimit;       /* bytes; 0: none */
+	uint64_t marked;         /* heapMarked of the last cycle (0 before) */
+	uint64_t gogc_goal;      /* UINT64_MAX when GOGC is off */
+	uint64_t min_trigger;    /* sweepDistMinTrigger; 0 before a cycle */
+};
+
+/* The heap as the pacer sees it, in bytes. */
+struct gc_heap {
+	uint64_t live, alloc, mapped_ready, free;
+};
+
+/* Set up the pacer for a program that has not collected yet: the goal is
+ * the 4 MiB minimum heap (scaled by GOGC/100). */
+void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit);
+
+/* The GOGC goal for a marked heap: marked * (1 + GOGC/100), at least
+ * 4 MiB * GOGC/100; UINT64_MAX when GOGC is off. */
+uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked);
+
+/* The memory-limit goal (11.4) for the heap h; UINT64_MAX without one. */
+uint64_t gc_limit_goal(const struct gc_pacer *p, const struct gc_heap *h);
+
+/* heapGoal(): the effective goal (NextGC), and in *min_trigger the lower
+ * trigger bound it implies (0 when the memory limit sets the goal). */
+uint64_t gc_goal(const struct gc_pacer *p, const struct gc_heap *h,
+		 uint64_t *min_trigger);
+
+/* The trigger with a runway of 0 (11.3): a cycle starts when h->live
+ * reaches it. */
+uint64_t gc_trigger(const struct gc_pacer *p, const struct gc_heap *h);
+
+/* Mark termination: the marked heap becomes the new basis; live is
+ * heapLive at that moment (the sweep-distance minimum is live + 1 MiB). */
+void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live);
+
+/* ---- one run's GC state -------------------------------------------------- */
+
+struct gc_dead {
+	uint64_t addr, usable, size;
+	uint32_t tid;
+};
+
+struct gc;
+
+/* GC state for a run of ops with params (reads gogc and memlimit).
+ * SIM_OK and *out, or SIM_ENOMEM. */
+int gc_create(const struct strategy_ops *ops, const union param_value *params,
+	      struct gc **out, struct sim_err *err);
+void gc_destroy(struct gc *g);
+
+/* Remember a dead object.  SIM_OK or SIM_ENOMEM (host memory). */
+int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
+		uint64_t size);
+
+/* The dead objects in the order they died, and forgetting them. */
+const struct gc_dead *gc_dead_list(const struct gc *g, uint64_t *n);
+void gc_dead_clear(struct gc *g);
+
+/* Fill h from the strategy's counters (values named by ops->counter_names;
+ * counters may be NULL when gc_wants_counters is 0) or the engine's. */
+void gc_read_heap(const struct gc *g, const uint64_t *counters,
+		  uint64_t alloc_bytes, uint64_t os_heap_bytes,
+		  struct gc_heap *h);
+int gc_wants_counters(const struct gc *g);
+
+/* After an allocation (alloc != 0) or any event: 1 when a cycle is due
+ * (trigger reached, or the periodic GC), else 0. */
+int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
+	   uint64_t now_ns);
+
+/* A cycle ended at now_ns; h is the heap after it (h->live = marked). */
+void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns);
+
+const struct gc_pacer *gc_pacer(const struct gc *g);
+
+#endif

@@ -30,8 +30,10 @@
  * checked against a host bitmap of used block starts, one bit per
  * min_block unit.  Free blocks are on doubly linked LIFO lists, one per
  * order; their links and orders (Knuth's LINKF, LINKB, TAG and KVAL) are
- * kept in a host hash map keyed by block, which is also how a block's
- * buddy is found free and of the same order in O(1).  The modelled
+ * kept in host nodes, one per free block, with a hash index from block to
+ * node, which is also how a block's buddy is found free and of the same
+ * order in O(1).  Host memory is thus one bit per unit of the mapped
+ * regions plus a few words per free block, not per unit.  The modelled
  * allocator keeps the links in the first 16 bytes of each free block, so
  * every link write is a write of those bytes: the block pushed, its new
  * neighbour, the blocks either side of one unlinked.  A per-region bitmap
@@ -62,6 +64,8 @@
  *     GiB at min_block = 16); beyond that alloc fails.
  *  7. Free regions are kept whole or unmapped whole (no madvise of free
  *     blocks inside a region).
+ *  8. A write the OS refuses as a segfault is kept for check to report; an
+ *     OOM kill (memory limit) is the engine's to see in simos.
  */
 #include "strategy.h"
 #include "simos.h"
@@ -71,7 +75,7 @@
 #define NIL        UINT32_MAX   /* no block: end of a free list */
 #define LINK_BYTES 16           /* the two links a free block holds */
 #define MAX_TOP    26           /* orders in a region are 0..top */
-#define FM_MIN     64           /* smallest free-block map */
+#define FM_MIN     64           /* smallest free-block index */
 #define FM_MUL     0x9E3779B1u  /* Fibonacci hashing of block ids */
 
 /* ---- state ------------------------------------------------------------ */
@@ -122,7 +126,7 @@ struct buddy {
 	uint64_t hint;                 /* where the next region may go */
 	uint64_t nregions, nused, used_bytes, large_bytes;
 	uint64_t c[NCOUNT];
-	int touch_rc;                  /* first failed simos_touch */
+	int touch_rc;                  /* SIM_ECHECK: a write hit no rw page */
 	int host_oom;                  /* a free block was lost: host memory */
 	uint64_t bad_addr;             /* first free of an unknown address */
 	struct sim_err scratch;
@@ -227,7 +231,7 @@ static void used_flip(struct buddy *b, uint32_t g)
 static void touch(struct buddy *b, uint64_t addr, uint64_t len)
 {
 	int rc = simos_touch(b->os, addr, len, &b->scratch);
-	if (rc != SIM_OK && b->touch_rc == SIM_OK)
+	if (rc == SIM_ECHECK && b->touch_rc == SIM_OK)
 		b->touch_rc = rc;
 }
 

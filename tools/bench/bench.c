@@ -564,6 +564,7 @@ static int bench_engines(const struct sim_event *ev, size_t n,
 
 static struct {
 	char dir[64], text[128], bin[128], gz[128];
+	char text_part[160], bin_part[160];   /* writers' "PATH.tmp.<pid>" */
 } tmp;
 
 /* Async-signal-safe: remove what an interrupted bench leaves behind. */
@@ -572,6 +573,8 @@ static void on_signal(int sig)
 	unlink(tmp.text);
 	unlink(tmp.bin);
 	unlink(tmp.gz);
+	unlink(tmp.text_part);
+	unlink(tmp.bin_part);
 	rmdir(tmp.dir);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -587,6 +590,10 @@ static int tmp_make(struct sim_err *err)
 	snprintf(tmp.text, sizeof tmp.text, "%s/bench.trace", tmp.dir);
 	snprintf(tmp.bin, sizeof tmp.bin, "%s/bench.bin", tmp.dir);
 	snprintf(tmp.gz, sizeof tmp.gz, "%s/bench.trace.gz", tmp.dir);
+	snprintf(tmp.text_part, sizeof tmp.text_part, "%s.tmp.%ld", tmp.text,
+		 (long)getpid());
+	snprintf(tmp.bin_part, sizeof tmp.bin_part, "%s.tmp.%ld", tmp.bin,
+		 (long)getpid());
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	return SIM_OK;

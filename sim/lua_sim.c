@@ -399,28 +399,43 @@ static void check_keys(lua_State *L, int t, const char *fn,
 
 /* ---- objects --------------------------------------------------------------- */
 
+/* One option of alloc's table (key at -2, value at -1). */
+static void alloc_opt(lua_State *L, const char *k, int *zero, int *scan,
+		      int *noscan, struct sim_event *ev)
+{
+	int ok;
+	if (strcmp(k, "zero") == 0)
+		*zero = lua_toboolean(L, -1);
+	else if (strcmp(k, "noscan") == 0)
+		*noscan = lua_toboolean(L, -1);
+	else if (strcmp(k, "scan") == 0)
+		*scan = lua_toboolean(L, -1);
+	else if (strcmp(k, "align") == 0) {
+		lua_Integer a = lua_tointegerx(L, -1, &ok);
+		if (!ok || a <= 0 || (a & (a - 1)) || a > ((lua_Integer)1 << 30))
+			luaL_error(L, "alloc: align must be a power of two up to 1 GiB");
+		ev->align = (uint64_t)a;
+	} else
+		luaL_error(L, "alloc: unknown option '%s'", k);
+}
+
+/* alloc's options table at index 2, in one pass. */
 static void alloc_opts(lua_State *L, struct sim_event *ev)
 {
-	static const char *const keys[] = {"align", "noscan", "scan", "zero", NULL};
 	luaL_checktype(L, 2, LUA_TTABLE);
-	check_keys(L, 2, "alloc", keys);
-	int zero = 0, noscan = 0, scan = 1;
-	opt_bool(L, 2, "zero", &zero);
-	int has_noscan = opt_bool(L, 2, "noscan", &noscan);
-	if (opt_bool(L, 2, "scan", &scan) && has_noscan && noscan == scan)
-		luaL_error(L, "alloc: scan and noscan contradict each other");
-	ev->flags = noscan || !scan ? STRAT_NOSCAN : 0;
-	ev->kind = zero ? EV_CALLOC : EV_ALLOC;
-	if (lua_getfield(L, 2, "align") != LUA_TNIL) {
-		lua_Integer a = luaL_checkinteger(L, -1);
-		if (a <= 0 || (a & (a - 1)) || a > ((lua_Integer)1 << 30))
-			luaL_error(L, "alloc: align %I is not a power of two up to "
-				   "1 GiB", a);
-		ev->kind = EV_MEMALIGN;
-		ev->align = (uint64_t)a;
-		ev->flags |= zero ? STRAT_ZERO : 0;
+	int zero = 0, scan = -1, noscan = -1;
+	lua_pushnil(L);
+	while (lua_next(L, 2)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+							      : "(not a string)";
+		alloc_opt(L, k, &zero, &scan, &noscan, ev);
+		lua_pop(L, 1);
 	}
-	lua_pop(L, 1);
+	if (scan >= 0 && noscan >= 0 && scan == noscan)
+		luaL_error(L, "alloc: scan and noscan contradict each other");
+	ev->flags = noscan == 1 || scan == 0 ? STRAT_NOSCAN : 0;
+	ev->kind = ev->align ? EV_MEMALIGN : zero ? EV_CALLOC : EV_ALLOC;
+	ev->flags |= ev->align && zero ? STRAT_ZERO : 0;
 }
 
 static int l_alloc(lua_State *L)
@@ -1448,6 +1463,114 @@ static struct death dheap_pop(struct dheap *h)
 	return top;
 }
 
+/* Pending deaths for steady: a timing wheel of lists for the next W
+ * allocation times (O(1) a birth or death), a heap for later ones. */
+struct wentry {
+	uint64_t id, size;
+	uint32_t tid, next;      /* next: pool index + 1, 0 ends a list */
+};
+
+struct wheel {
+	uint32_t *head;          /* W lists, as pool index + 1 */
+	struct wentry *pool;
+	uint32_t n, cap, freel;
+	uint64_t mask;           /* W - 1 */
+	struct dheap far;
+};
+
+static int wheel_gc(lua_State *L)
+{
+	struct wheel *w = lua_touserdata(L, 1);
+	free(w->head);
+	free(w->pool);
+	free(w->far.v);
+	memset(w, 0, sizeof *w);
+	return 0;
+}
+
+/* A wheel of at least 8 x mean slots (so few deaths go to the far heap),
+ * anchored on the stack. */
+static struct wheel *new_wheel(lua_State *L, double mean)
+{
+	struct wheel *w = lua_newuserdatauv(L, sizeof *w, 0);
+	memset(w, 0, sizeof *w);
+	lua_newtable(L);
+	lua_pushcfunction(L, wheel_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	uint64_t slots = 1024;
+	while (slots < (1u << 20) && !(8 * mean < (double)slots))
+		slots *= 2;
+	w->mask = slots - 1;
+	if (!(w->head = calloc(slots, sizeof *w->head)))
+		luaL_error(L, "out of host memory");
+	return w;
+}
+
+static void wheel_link(lua_State *L, struct wheel *w, uint64_t at,
+		       const struct wentry *e)
+{
+	uint32_t i;
+	if (w->freel) {
+		i = w->freel - 1;
+		w->freel = w->pool[i].next;
+	} else {
+		if (w->n == w->cap) {
+			uint32_t cap = w->cap ? 2 * w->cap : 1024;
+			void *p = realloc(w->pool, (size_t)cap * sizeof *w->pool);
+			if (!p || cap < w->cap)
+				luaL_error(L, "out of host memory");
+			w->pool = p;
+			w->cap = cap;
+		}
+		i = w->n++;
+	}
+	w->pool[i] = *e;
+	w->pool[i].next = w->head[at & w->mask];
+	w->head[at & w->mask] = i + 1;
+}
+
+static void wheel_push(lua_State *L, struct wheel *w, uint64_t now,
+		       uint64_t at, const struct wentry *e)
+{
+	if (at - now <= w->mask)
+		wheel_link(L, w, at, e);
+	else
+		dheap_push(L, &w->far, (struct death){at, e->id, e->size, e->tid});
+}
+
+/* Take one death due at now into out; 0 when none is. */
+static int wheel_due(lua_State *L, struct wheel *w, uint64_t now,
+		     struct wentry *out)
+{
+	while (w->far.n && w->far.v[0].at - now <= w->mask) {
+		struct death d = dheap_pop(&w->far);
+		wheel_link(L, w, d.at, &(struct wentry){d.id, d.size, d.tid, 0});
+	}
+	uint32_t h = w->head[now & w->mask];
+	if (!h)
+		return 0;
+	*out = w->pool[h - 1];
+	w->head[now & w->mask] = out->next;
+	w->pool[h - 1].next = w->freel;
+	w->freel = h;
+	return 1;
+}
+
+/* Move every pending death into s, soonest first. */
+static void wheel_drain(lua_State *L, struct wheel *w, uint64_t now,
+			struct oset *s)
+{
+	struct wentry e;
+	for (uint64_t t = now; t <= now + w->mask; t++)
+		while (wheel_due(L, w, t, &e))
+			set_push(L, s, (struct oent){e.id, e.size, e.tid});
+	while (w->far.n) {
+		struct death d = dheap_pop(&w->far);
+		set_push(L, s, (struct oent){d.id, d.size, d.tid});
+	}
+}
+
 struct steady {
 	uint64_t events, threads;
 	struct sizer size, life;
@@ -1456,11 +1579,11 @@ struct steady {
 
 /* One birth or death; births counts allocations so far (the clock). */
 static void steady_step(lua_State *L, struct lctx *c, struct steady *g,
-			struct dheap *h, uint64_t *births)
+			struct wheel *w, uint64_t *births)
 {
-	if (h->n && h->v[0].at <= *births) {
-		struct death d = dheap_pop(h);
-		free_ent(L, c, &(struct oent){d.id, d.size, d.tid});
+	struct wentry e;
+	if (wheel_due(L, w, *births, &e)) {
+		free_ent(L, c, &(struct oent){e.id, e.size, e.tid});
 		return;
 	}
 	struct sim_event ev = {.kind = EV_ALLOC, .id = c->next_id,
@@ -1471,7 +1594,7 @@ static void steady_step(lua_State *L, struct lctx *c, struct steady *g,
 	c->next_id++;
 	uint64_t at = *births + (life < 1 ? 1 : life > 1e18 ? (uint64_t)1e18
 							    : (uint64_t)ceil(life));
-	dheap_push(L, h, (struct death){at, ev.id, ev.size, ev.tid});
+	wheel_push(L, w, *births, at, &(struct wentry){ev.id, ev.size, ev.tid, 0});
 	(*births)++;
 }
 
@@ -1508,20 +1631,13 @@ static int l_steady(lua_State *L)
 	struct lctx *c = ctx_check(L, "steady");
 	struct steady g;
 	steady_args(L, c, &g);
-	struct dheap *h = lua_newuserdatauv(L, sizeof *h, 0);
-	memset(h, 0, sizeof *h);
-	lua_newtable(L);   /* frees h->v on any error */
-	lua_pushcfunction(L, l_set_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_setmetatable(L, -2);
+	double mean = g.life.d ? rng_dist_mean(g.life.d) : g.life.k;
+	struct wheel *w = new_wheel(L, mean);
 	uint64_t births = 0;
 	for (uint64_t n = 0; n < g.events; n++)
-		steady_step(L, c, &g, h, &births);
+		steady_step(L, c, &g, w, &births);
 	struct oset *s = new_set(L);
-	while (h->n) {
-		struct death d = dheap_pop(h);
-		set_push(L, s, (struct oent){d.id, d.size, d.tid});
-	}
+	wheel_drain(L, w, births, s);
 	if (g.drain)
 		set_drop(L, c, s, s->n, "oldest", NULL);
 	return done(L, c, g.drain ? 0 : 1);

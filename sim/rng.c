@@ -104,9 +104,11 @@ int64_t rng_int(struct rng *r, int64_t a, int64_t b)
 	return (int64_t)((uint64_t)a + (lim ? x % lim : x));
 }
 
+/* Inversion with log of a uniform in (0, 1): the same law as
+ * gsl_ran_exponential, which uses log1p and is slower. */
 double rng_exponential(struct rng *r, double mean)
 {
-	return gsl_ran_exponential(r->g, mean);
+	return -mean * log(gsl_rng_uniform_pos(r->g));
 }
 
 double rng_lognormal(struct rng *r, double mu, double sigma)
@@ -351,7 +353,7 @@ double rng_draw(struct rng *r, enum rng_kind k, const double *p)
 	case RNG_CONST: return p[0];
 	case RNG_UNIFORM: return rng_uniform(r, p[0], p[1]);
 	case RNG_INT: return (double)rng_int(r, (int64_t)p[0], (int64_t)p[1]);
-	case RNG_EXPONENTIAL: return gsl_ran_exponential(r->g, p[0]);
+	case RNG_EXPONENTIAL: return rng_exponential(r, p[0]);
 	case RNG_LOGNORMAL: return gsl_ran_lognormal(r->g, p[0], p[1]);
 	case RNG_PARETO: return gsl_ran_pareto(r->g, p[0], p[1]);
 	case RNG_GEOMETRIC: return (double)rng_geometric(r, p[0]);

@@ -680,6 +680,75 @@ static void test_os_gauges(void **state)
 	assert_int_equal(c[3], 4242);
 }
 
+/* GC mode: a free makes the object dead and reaches the strategy only in
+ * the next cycle, between gc_begin and gc_end, with its usable size. */
+static void test_gc_mode(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.reclaim = SIM_RECLAIM_GC;
+	f->cfg.check = 1;
+	open_engine(f, &spy_ops);
+	assert_int_equal(engine_reclaim(f->e), SIM_RECLAIM_GC);
+	step_ok(f, ev(EV_ALLOC, 0, 1, 0, 100, 0));         /* usable 160 */
+	step_ok(f, ev(EV_ALLOC, 0, 2, 0, 200, 0));         /* usable 256 */
+	step_ok(f, ev(EV_FREE, 4, 1, 0, 0, 0));
+	const struct sim_stats *st = engine_stats(f->e);
+	assert_int_equal(count_calls(OP_FREE), 0);
+	assert_int_equal(st->cur.live_bytes, 200);
+	assert_int_equal(st->cur.dead_bytes, 100);
+	assert_int_equal(st->cur.alloc_bytes, 416);
+	assert_int_equal(st->cur.live_objects, 1);
+	/* a dead object cannot be freed again */
+	assert_int_equal(step(f, ev(EV_FREE, 0, 1, 0, 0, 0)), SIM_EWORKLOAD);
+	engine_destroy(f->e);
+	f->e = NULL;
+	memset(&spy, 0, sizeof spy);
+	open_engine(f, &spy_ops);
+	step_ok(f, ev(EV_ALLOC, 0, 1, 0, 100, 0));
+	step_ok(f, ev(EV_ALLOC, 0, 2, 0, 200, 0));
+	step_ok(f, ev(EV_FREE, 4, 1, 0, 0, 0));
+	int before = spy.n;
+	step_ok(f, ev(EV_GC, 0, 0, 0, 0, 0));
+	assert_int_equal(spy.n, before + 3);
+	assert_int_equal(spy.calls[before].op, OP_GC_BEGIN);
+	assert_int_equal(spy.calls[before + 1].op, OP_FREE);
+	assert_int_equal(spy.calls[before + 1].tid, 4);
+	assert_int_equal(spy.calls[before + 1].addr, FIRST_CHUNK);
+	assert_int_equal(spy.calls[before + 1].usable, 160);
+	assert_int_equal(spy.calls[before + 2].op, OP_GC_END);
+	st = engine_stats(f->e);
+	assert_int_equal(st->cur.dead_bytes, 0);
+	assert_int_equal(st->cur.alloc_bytes, 256);
+	assert_int_equal(st->gc_cycles, 1);
+	assert_int_equal(st->frees, 1);
+}
+
+/* GC mode: realloc is a new block; the old one is garbage until a cycle. */
+static void test_gc_realloc(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.reclaim = SIM_RECLAIM_GC;
+	f->cfg.check = 1;
+	open_engine(f, &spy_ops);
+	step_ok(f, ev(EV_ALLOC, 0, 1, 0, 100, 0));
+	step_ok(f, ev(EV_REALLOC, 0, 1, 2, 300, 0));
+	assert_int_equal(count_calls(OP_REALLOC), 0);
+	assert_int_equal(count_calls(OP_ALLOC), 2);
+	assert_int_equal(count_calls(OP_FREE), 0);
+	const struct sim_stats *st = engine_stats(f->e);
+	assert_int_equal(st->cur.live_bytes, 300);
+	assert_int_equal(st->cur.dead_bytes, 100);
+	assert_int_equal(st->cur.alloc_bytes, 160 + 352);
+	step_ok(f, ev(EV_GC, 0, 0, 0, 0, 0));
+	assert_int_equal(nth_call(OP_FREE, 0)->addr, FIRST_CHUNK);
+	assert_int_equal(st->cur.alloc_bytes, 352);
+	step_ok(f, ev(EV_FREE, 0, 2, 0, 0, 0));
+	step_ok(f, ev(EV_GC, 0, 0, 0, 0, 0));
+	assert_int_equal(nth_call(OP_FREE, 1)->usable, 352);
+	assert_int_equal(st->cur.alloc_bytes, 0);
+	assert_int_equal(st->gc_cycles, 2);
+}
+
 /* The strategy's meta_bytes counter is the meta_bytes gauge, and a gauge's
  * peak is never below its final value. */
 static void test_meta_bytes(void **state)
@@ -843,6 +912,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_no_touch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_os_gauges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_realloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_overlap, setup, teardown),

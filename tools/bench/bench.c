@@ -14,9 +14,12 @@
  *   (f) the simulator's host memory per live object for each strategy
  *       (engine_host_bytes_peak / peak live objects), and the process's
  *       peak RSS.
- * It prints one table of figures against targets.  It is a report, not a
- * test: a missed target still exits 0; an error (a strategy that fails on
- * the workload, a trace that does not read back whole) exits 2.
+ * It prints one table of figures against targets, with the machine.  It is
+ * a report, not a test: a missed target still exits 0; an error (a strategy
+ * that fails on the workload, a trace that does not read back whole) exits
+ * 2.  Beside each timed figure, cpu% is the process's CPU time over the wall
+ * time of that measurement: on a shared machine, well under 100 % means
+ * other processes held the CPU and the wall-clock figure is theirs too.
  *
  * The workload is a birth-death process drawn from one mt19937 stream with
  * a fixed seed, so every machine measures the same events.  An event is a
@@ -27,7 +30,8 @@
  * lognormal around 40 bytes (capped at 4 KiB), sometimes up to 16 KiB,
  * rarely up to 64 KiB.  A realloc that shrinks stays in place (same ID),
  * one that grows moves (next ID), as the trace format allows.  Events come
- * from N_THREADS threads, so frees often cross threads.
+ * from N_THREADS threads, so frees often cross threads.  The event array
+ * (48 bytes an event, about 460 MiB) is most of the process's RSS.
  *
  * A strategy too slow to finish a repetition in REP_CAP_S is stopped there
  * and its rate is reported from the events it did, marked "partial", so

@@ -12,6 +12,7 @@ extern const struct strategy_ops strategy_firstfit;
 extern const struct strategy_ops strategy_bestfit;
 extern const struct strategy_ops strategy_buddy;
 extern const struct strategy_ops strategy_span;
+extern const struct strategy_ops strategy_tiny;
 
 const struct strategy_ops *const strategy_registry[] = {
 	&strategy_bump,
@@ -19,5 +20,6 @@ const struct strategy_ops *const strategy_registry[] = {
 	&strategy_bestfit,
 	&strategy_buddy,
 	&strategy_span,
+	&strategy_tiny,
 	NULL
 };

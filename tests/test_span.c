@@ -511,6 +511,107 @@ static void test_gc_churn(void **state)
 	gc_churn(strategy_find("bump"), UINT64_MAX);   /* bump never reuses */
 }
 
+/* ---- the tiny allocator (5.1) ------------------------------------------ */
+
+extern const struct strategy_ops strategy_tiny;
+
+static uint64_t tal(struct fx *f, uint64_t size)
+{
+	uint64_t u;
+	uint64_t a = strat_alloc(&f->s, 0, size, 0, STRAT_NOSCAN, &u);
+	assert_true(a != 0);
+	assert_int_equal(u, size);
+	return a;
+}
+
+/* The measured sequence of 5.1. */
+static void test_tiny_alignment(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, &strategy_tiny, NULL);
+	uint64_t b = tal(&f, 1);
+	assert_int_equal(b % 16, 0);
+	assert_int_equal(tal(&f, 3), b + 1);
+	assert_int_equal(tal(&f, 4), b + 4);
+	assert_int_equal(tal(&f, 8), b + 8);
+	uint64_t b2 = tal(&f, 12);               /* new block, now current */
+	assert_int_equal(b2, b + 16);
+	assert_int_equal(tal(&f, 1), b2 + 12);
+	uint64_t b3 = tal(&f, 15);               /* new block, old kept */
+	assert_int_equal(b3, b + 32);
+	assert_int_equal(tal(&f, 2), b2 + 14);
+	uint64_t b4 = tal(&f, 8);                /* new block, current */
+	assert_int_equal(b4, b + 48);
+	assert_int_equal(tal(&f, 8), b4 + 8);
+	/* 16 bytes and pointerful requests do not take the tiny path */
+	uint64_t u;
+	assert_int_equal(strat_alloc(&f.s, 0, 16, 0, STRAT_NOSCAN, &u), b + 64);
+	assert_int_equal(ctr(&f, "tiny_blocks"), 4);
+	assert_int_equal(ctr(&f, "tiny_allocs"), 6);
+	fx_close(&f);
+}
+
+/* 1600 8-byte noscan allocations: Mallocs +1600, HeapObjects +800,
+ * HeapAlloc +12800 (measured). */
+static void test_tiny_memstats(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, &strategy_tiny, NULL);
+	for (int i = 0; i < 1600; i++)
+		tal(&f, 8);
+	assert_int_equal(ctr(&f, "mallocs"), 1600);
+	assert_int_equal(ctr(&f, "heap_objects"), 800);
+	assert_int_equal(ctr(&f, "heap_alloc"), 12800);
+	fx_close(&f);
+}
+
+/* A block lives while a sub-object does; the current block survives the
+ * cycle that finds it empty, and the next one collects it. */
+static void test_tiny_gc(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"lazy_sweep", "false", NULL};
+	fx_open(&f, &strategy_tiny, kv);
+	uint64_t x = tal(&f, 8);                 /* block 1, current */
+	uint64_t y = tal(&f, 12);                /* block 2 (12 >= 8) */
+	uint64_t z = tal(&f, 4);                 /* block 1 again */
+	uint64_t w = tal(&f, 12);                /* block 3 */
+	assert_int_equal(z, x + 8);
+	strat_gc_begin(&f.s);
+	strat_free(&f.s, 0, x, 8);
+	strat_free(&f.s, 0, z, 4);               /* block 1: marked current */
+	strat_free(&f.s, 0, y, 12);              /* block 2 dies */
+	strat_gc_end(&f.s);
+	assert_int_equal(ctr(&f, "heap_objects"), 2);
+	strat_gc_begin(&f.s);                    /* block 1 is garbage now */
+	strat_free(&f.s, 0, w, 12);
+	strat_gc_end(&f.s);
+	assert_int_equal(ctr(&f, "heap_objects"), 0);
+	assert_int_equal(ctr(&f, "heap_alloc"), 0);
+	assert_int_equal(ctr(&f, "tiny_live_blocks"), 0);
+	fx_close(&f);
+}
+
+/* Immediate mode: a block goes back when its last sub-object is freed and
+ * it is not current. */
+static void test_tiny_immediate(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, &strategy_tiny, NULL);
+	uint64_t a = tal(&f, 12);                /* block 1, current */
+	strat_free(&f.s, 0, a, 12);
+	assert_int_equal(ctr(&f, "heap_objects"), 1);   /* still current */
+	uint64_t b = tal(&f, 8);                 /* block 2 becomes current */
+	assert_int_equal(ctr(&f, "heap_objects"), 1);   /* block 1 went back */
+	assert_int_equal(b, a + 16);
+	strat_free(&f.s, 0, b, 8);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +630,10 @@ int main(void)
 		cmocka_unit_test(test_pacer_span_agrees),
 		cmocka_unit_test(test_gc_first_trigger),
 		cmocka_unit_test(test_gc_churn),
+		cmocka_unit_test(test_tiny_alignment),
+		cmocka_unit_test(test_tiny_memstats),
+		cmocka_unit_test(test_tiny_gc),
+		cmocka_unit_test(test_tiny_immediate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

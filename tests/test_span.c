@@ -612,6 +612,77 @@ static void test_tiny_immediate(void **state)
 	fx_close(&f);
 }
 
+/* ---- the scavenger (10) ----------------------------------------------- */
+
+/* After the retention goal drops, ticks give the excess back, highest
+ * addresses first, with madvise(DONTNEED): RSS falls. */
+static void test_scavenger_background(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"lazy_sweep", "false", NULL};
+	fx_open(&f, &strategy_span, kv);
+	uint64_t obj[100], u;
+	for (int i = 0; i < 100; i++) {
+		obj[i] = al(&f, 0, 65536, &u);
+		assert_sim_ok(simos_touch(f.os, obj[i], 65536, &f.err), &f.err);
+	}
+	uint64_t rss0 = simos_rss_bytes(f.os);
+	assert_int_equal(rss0, 100 * 65536);
+	strat_gc_begin(&f.s);
+	for (int i = 10; i < 100; i++)
+		strat_free(&f.s, 0, obj[i], 65536);
+	strat_gc_end(&f.s);
+	/* the first goal is heapInUse at the cycle, plus 10 %: nothing to do */
+	strat_tick(&f.s, 1000000000);
+	assert_int_equal(ctr(&f, "scav_released"), 0);
+	strat_gc_begin(&f.s);
+	strat_gc_end(&f.s);
+	/* now goal = 640 KiB * 1.1 rounded up; a second of ticks at 4 MB/s
+	 * releases the ~5.6 MiB excess */
+	uint64_t goal = (10 * 65536 + 10 * 65536 / 10 + 4095) / 4096 * 4096;
+	uint64_t retained = ctr(&f, "heap_inuse") + ctr(&f, "heap_idle") -
+			    ctr(&f, "heap_released");
+	assert_true(retained > goal + MIB);
+	strat_tick(&f.s, 1500000000);
+	strat_tick(&f.s, 2500000000);
+	uint64_t rel = ctr(&f, "scav_released");
+	assert_true(rel >= retained - goal);
+	assert_int_equal(simos_released_bytes(f.os), rel);
+	assert_true(simos_rss_bytes(f.os) <= rss0 - (retained - goal));
+	/* highest first: what stays resident is the live objects (lowest)
+	 * and the 64 KiB of free memory the goal allows, just above them */
+	assert_int_equal(simos_rss_bytes(f.os), 11 * 65536);
+	/* idle: the scavenger parks */
+	strat_tick(&f.s, 3500000000);
+	assert_int_equal(ctr(&f, "scav_released"), rel);
+	fx_close(&f);
+}
+
+/* The 1.19 memory-limit goal is limit * 95 (golang/go#62449): the
+ * background scavenger does not work for the limit; allocation does. */
+static void test_scavenger_memlimit(void **state)
+{
+	(void)state;
+	struct fx f;
+	const char *kv[] = {"gogc", "off", "memlimit", "16M", NULL};
+	fx_open(&f, &strategy_span, kv);
+	uint64_t obj[4], u;
+	for (int i = 0; i < 4; i++)
+		obj[i] = al(&f, 0, 8 * MIB, &u);
+	for (int i = 0; i < 4; i++)
+		strat_free(&f.s, 0, obj[i], u);
+	uint64_t rel0 = ctr(&f, "scav_released");
+	assert_true(ctr(&f, "mapped_ready") > 32 * MIB);
+	strat_tick(&f.s, 1000000000);
+	strat_tick(&f.s, 5000000000);
+	assert_int_equal(ctr(&f, "scav_released"), rel0);   /* the quirk */
+	al(&f, 0, 64, NULL);       /* allocSpan scavenges down to the limit */
+	assert_true(ctr(&f, "mapped_ready") <= 16 * MIB);
+	assert_true(ctr(&f, "scav_released") - rel0 >= 16 * MIB);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -634,6 +705,8 @@ int main(void)
 		cmocka_unit_test(test_tiny_memstats),
 		cmocka_unit_test(test_tiny_gc),
 		cmocka_unit_test(test_tiny_immediate),
+		cmocka_unit_test(test_scavenger_background),
+		cmocka_unit_test(test_scavenger_memlimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

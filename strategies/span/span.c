@@ -41,8 +41,9 @@
  *     1200 B per mcache and 2,165,776 B per 64 MiB arena, but that metadata
  *     is not mapped in the simulated OS.
  *  3. The pacer's runway is 0, so the trigger is the high trigger bound
- *     (11.3); the background sweeper is not modelled (lazy sweeping only
- *     by allocation, as with a busy mutator).
+ *     (11.3).  The background sweeper finishes the sweep at the first tick
+ *     (1 ms of simulated time by default) after a cycle; until then spans
+ *     are swept lazily by allocation.
  *  4. The arena hint list is one contiguous run from 0xc000000000: if the
  *     simulated OS cannot place a reservation at its hint, the allocation
  *     fails (out of memory) instead of trying the next hint.
@@ -133,7 +134,7 @@ struct span_heap {
 	struct pacer pacer;
 
 	/* the scavenger */
-	uint64_t last_heap_inuse, last_goal, scav_goal;
+	uint64_t last_heap_inuse, scav_goal;
 	uint64_t scav_last_ns;
 	int scav_awake;
 
@@ -390,8 +391,9 @@ static uint64_t scavenge(struct span_heap *h, uint64_t want)
 		uint64_t top = pa_scav_top(&h->pa, hi);
 		if (top == PA_NONE)
 			break;
-		uint64_t bottom = top;   /* the whole free-unscavenged run */
-		while (bottom > 0 && pa_free_unscav(&h->pa, bottom - 1))
+		/* the whole free-unscavenged run, within top's 4 MiB chunk */
+		uint64_t bottom = top, floor = top / PA_CHUNK_PAGES * PA_CHUNK_PAGES;
+		while (bottom > floor && pa_free_unscav(&h->pa, bottom - 1))
 			bottom--;
 		uint64_t need = (want - done + SC_PAGE - 1) / SC_PAGE;
 		uint64_t n = min_u64(top + 1 - bottom, need);
@@ -414,21 +416,26 @@ static uint64_t scavenge(struct span_heap *h, uint64_t want)
 	return done;
 }
 
-/* The GOGC retention goal (10.1), UINT64_MAX when disabled. */
-static uint64_t scav_gogc_goal(const struct span_heap *h)
+/* The GOGC retention goal (10.1) at a commit: heapInUse at the last mark
+ * termination scaled by new goal / last goal, plus 10 %, rounded up to
+ * 4 KiB; UINT64_MAX (disabled) before the first cycle or with GOGC off. */
+static uint64_t scav_gogc_goal(const struct span_heap *h, uint64_t goal,
+			       uint64_t last_goal)
 {
-	if (!h->num_gc || !h->last_goal || h->pacer.gogc < 0)
+	if (!last_goal || goal == UINT64_MAX || h->pacer.gogc < 0)
 		return UINT64_MAX;
-	uint64_t lo;
-	unsigned __int128 g = (unsigned __int128)h->last_heap_inuse *
-			      heap_goal(h, &lo) / h->last_goal;
+	unsigned __int128 g = (unsigned __int128)h->last_heap_inuse * goal /
+			      last_goal;
 	g += g / 10;
 	g = (g + 4095) / 4096 * 4096;
-	if (g >= UINT64_MAX)
-		return UINT64_MAX;
-	if (heap_retained(h) <= g || heap_retained(h) - g < 4096)
-		return UINT64_MAX;
-	return (uint64_t)g;
+	return g >= UINT64_MAX ? UINT64_MAX : (uint64_t)g;
+}
+
+/* Bytes retained above the GOGC goal (0 when within a physical page). */
+static uint64_t scav_excess(const struct span_heap *h)
+{
+	uint64_t r = heap_retained(h), g = h->scav_goal;
+	return g != UINT64_MAX && r > g && r - g >= 4096 ? r - g : 0;
 }
 
 /* The 1.19 memory-limit goal: limit * 95 (golang/go#62449), so it is
@@ -441,8 +448,10 @@ static uint64_t scav_limit_goal(const struct span_heap *h)
 	return g > UINT64_MAX ? UINT64_MAX : (uint64_t)g;
 }
 
-/* Synchronous scavenging inside allocSpan (10.4). */
-static void scavenge_on_alloc(struct span_heap *h, uint64_t growth)
+/* Synchronous scavenging inside allocSpan (10.4); retained is
+ * heapRetained before the new span's statistics were added. */
+static void scavenge_on_alloc(struct span_heap *h, uint64_t growth,
+			      uint64_t retained)
 {
 	if (!h->scavenge)
 		return;
@@ -450,8 +459,8 @@ static void scavenge_on_alloc(struct span_heap *h, uint64_t growth)
 	if (h->pacer.memlimit && mr > h->pacer.memlimit)
 		a = mr - h->pacer.memlimit;
 	uint64_t goal = h->scav_goal;
-	if (growth && goal != UINT64_MAX && heap_retained(h) + growth > goal)
-		b = min_u64(growth, heap_retained(h) + growth - goal);
+	if (growth && goal != UINT64_MAX && retained + growth > goal)
+		b = min_u64(growth, retained + growth - goal);
 	if (a || b)
 		scavenge(h, max_u64(a, b));
 }
@@ -525,7 +534,7 @@ static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
 		span_recycle(h, s);
 		return NULL;
 	}
-	uint64_t bytes = npages * SC_PAGE;
+	uint64_t bytes = npages * SC_PAGE, retained = heap_retained(h);
 	h->heap_inuse += bytes;
 	h->heap_released -= scav * SC_PAGE;
 	h->heap_free -= bytes - scav * SC_PAGE;
@@ -540,7 +549,7 @@ static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
 	s->needzero = (uint8_t)needs_zero(h, pg, npages);
 	for (uint64_t i = 0; i < npages; i++)
 		h->spanmap[pg + i] = s;
-	scavenge_on_alloc(h, growth);
+	scavenge_on_alloc(h, growth, retained);
 	return s;
 }
 
@@ -918,14 +927,14 @@ static void span_gc_end(void *self)
 	h->reclaim_cursor = 0;
 	h->reclaim_credit = 0;
 	h->num_gc++;
+	uint64_t lo, last_goal = heap_goal(h, &lo);
 	pc->marked = h->total_alloc - h->total_free - h->pending_bytes;
 	h->heap_live = pc->marked;
 	h->last_heap_inuse = h->heap_inuse;
 	pc->gogc_goal = gogc_goal(pc, pc->marked);
 	pc->min_trigger = h->heap_live + MIB;
-	uint64_t lo;
-	h->last_goal = heap_goal(h, &lo);
-	h->scav_goal = scav_gogc_goal(h);
+	h->scav_goal = scav_gogc_goal(h, heap_goal(h, &lo), last_goal);
+	h->scav_awake = 1;
 	uint64_t trig = heap_trigger(h);
 	int64_t dist = (int64_t)trig - (int64_t)h->heap_live - (int64_t)MIB;
 	if (dist < (int64_t)SC_PAGE)
@@ -941,17 +950,21 @@ static void span_gc_end(void *self)
 
 /* ==== the scavenger on the simulated clock ============================= */
 
-/* Background scavenging (10.2) at scav_rate bytes per second per P while
- * the heap retains more than the goals allow, once sweeping is done. */
+/* Background work on the simulated clock: the background sweeper
+ * finishes the cycle's sweep at the first tick after it (Go's bgsweep runs
+ * whenever a P is idle), then the scavenger (10.2) releases scav_rate
+ * bytes per second per P while the heap retains more than the goals
+ * allow. */
 static void span_tick(void *self, uint64_t now_ns)
 {
 	struct span_heap *h = self;
 	uint64_t last = h->scav_last_ns;
 	h->scav_last_ns = now_ns;
-	if (!h->scavenge || !h->sweep_done || !h->scav_awake)
+	if (!h->sweep_done && !h->in_mark)
+		sweep_all(h);
+	if (!h->scavenge || !h->scav_awake)
 		return;
-	uint64_t goal = h->scav_goal = scav_gogc_goal(h);
-	uint64_t excess = goal == UINT64_MAX ? 0 : sub_sat(heap_retained(h), goal);
+	uint64_t excess = scav_excess(h);
 	uint64_t lg = scav_limit_goal(h), mr = mapped_ready(h);
 	if (mr > lg)
 		excess = max_u64(excess, mr - lg);

@@ -498,14 +498,34 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 
 /* ---- after each event ------------------------------------------------ */
 
+/* Most tick periods one event may run; beyond, the periods in between are
+ * skipped (the strategy sees the time pass in the next tick's now_ns), so
+ * a clock mark far ahead cannot stall the run. */
+#define TICK_CATCHUP 1024
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static void advance_clock(struct engine *e)
 {
-	uint64_t c = simos_cost_ns(e->os);
-	e->st.cur.t_ns += e->cfg.event_ns + (c - e->last_os_cost);
+	uint64_t c = simos_cost_ns(e->os), p = e->cfg.tick_ns;
+	uint64_t t = add_sat(e->st.cur.t_ns, add_sat(e->cfg.event_ns,
+						      c - e->last_os_cost));
+	e->st.cur.t_ns = t;
 	e->last_os_cost = c;
-	while (e->cfg.tick_ns && e->st.cur.t_ns >= e->next_tick) {
+	if (!p || t < e->next_tick)
+		return;
+	if ((t - e->next_tick) / p > TICK_CATCHUP)
+		e->next_tick += ((t - e->next_tick) / p - TICK_CATCHUP) * p;
+	while (t >= e->next_tick) {
 		strat_tick(&e->strat, e->next_tick);
-		e->next_tick += e->cfg.tick_ns;
+		if (e->next_tick > UINT64_MAX - p) {
+			e->next_tick = UINT64_MAX;   /* the end of time */
+			break;
+		}
+		e->next_tick += p;
 	}
 }
 

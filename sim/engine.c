@@ -579,11 +579,15 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 	return observe(e, err);
 }
 
+/* A run whose final check fails still has results: the series is written,
+ * and the check's failure is returned after it (an I/O error first). */
 int engine_finish(struct engine *e, struct sim_err *err)
 {
-	int rc = SIM_OK;
+	int rc = SIM_OK, check = SIM_OK;
+	struct sim_err cerr;
+	sim_err_clear(&cerr);
 	if (e->cfg.check)
-		rc = strat_check(&e->strat, err);
+		check = strat_check(&e->strat, &cerr);
 	read_os_gauges(e);
 	struct series_row row;
 	fill_row(e, &row, e->counters);
@@ -602,6 +606,9 @@ int engine_finish(struct engine *e, struct sim_err *err)
 			series_abort(e->series);
 		e->series = NULL;
 	}
+	if (rc == SIM_OK && check != SIM_OK)
+		rc = SIM_ERR(err, SIM_ECHECK, "at the end: strategy %s: %s",
+			     e->strat.ops->name, cerr.msg);
 	return rc;
 }
 

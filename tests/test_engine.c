@@ -888,6 +888,34 @@ static void test_check_fails(void **state)
 	assert_non_null(strstr(f->err.msg, "event 1"));
 }
 
+/* A strategy check that fails at the end is SIM_ECHECK, and the series is
+ * still written: a run ending in a failed check keeps its results. */
+static void test_finish_check_fails(void **state)
+{
+	struct fixture *f = *state;
+	const char *dir = harness_tmpdir();
+	char path[256];
+	snprintf(path, sizeof path, "%s/series.csv", dir);
+	f->cfg.check = 1;
+	f->cfg.series_path = path;
+	open_engine(f, &spy_ops);
+	step_ok(f, ev(EV_ALLOC, 0, 1, 0, 16, 0));
+	spy.fail_check = 1;
+	int rc = engine_finish(f->e, &f->err);
+	assert_int_equal(rc, SIM_ECHECK);
+	assert_non_null(strstr(f->err.msg, "on purpose"));
+	assert_non_null(strstr(f->err.msg, "spy"));
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[4096];
+	int rows = 0;
+	while (fgets(line, sizeof line, fp))
+		rows++;
+	fclose(fp);
+	assert_int_equal(rows, 2);    /* the header and the one event */
+	harness_rmtree(dir);
+}
+
 /* The engine refuses an incomplete ops table. */
 static void test_create_rejects_bad_ops(void **state)
 {
@@ -953,6 +981,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_every, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finish_check_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rejects_bad_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_max, setup, teardown),
 	};

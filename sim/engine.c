@@ -313,10 +313,29 @@ static int id_in_use(struct engine *e, uint64_t id, struct sim_err *err)
 	return SIM_OK;
 }
 
+/* A request no strategy can be asked for, whatever the source: a size
+ * beyond 2^48 (the trace format's limit), an alignment that is not a power
+ * of two no larger than that.  SIM_OK or SIM_EWORKLOAD. */
+static int bad_request(struct engine *e, const struct sim_event *ev,
+		       struct sim_err *err)
+{
+	if (ev->size > SIM_MAX_SIZE)
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": size %" PRIu64 " is beyond 2^48",
+			       e->st.cur.event, ev->size);
+	if (ev->align & (ev->align - 1) || ev->align > SIM_MAX_SIZE)
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": alignment %" PRIu64 " is not a "
+			       "power of two up to 2^48", e->st.cur.event, ev->align);
+	return SIM_OK;
+}
+
 static int do_alloc(struct engine *e, const struct sim_event *ev,
 		    struct sim_err *err)
 {
-	int rc = id_in_use(e, ev->id, err);
+	int rc = bad_request(e, ev, err);
+	if (rc == SIM_OK)
+		rc = id_in_use(e, ev->id, err);
 	if (rc != SIM_OK)
 		return rc;
 	unsigned flags = ev->flags;
@@ -434,7 +453,9 @@ static int do_realloc(struct engine *e, const struct sim_event *ev,
 	struct obj *o = live_object(e, ev->id, "realloc", err);
 	if (!o)
 		return SIM_EWORKLOAD;
-	int rc = ev->id2 != ev->id ? id_in_use(e, ev->id2, err) : SIM_OK;
+	int rc = bad_request(e, ev, err);
+	if (rc == SIM_OK && ev->id2 != ev->id)
+		rc = id_in_use(e, ev->id2, err);
 	if (rc == SIM_OK && !e->gc)
 		rc = shadow_out(e, o->addr, err);
 	if (rc != SIM_OK)

@@ -579,6 +579,34 @@ static void test_id_zero(void **state)
 	assert_int_equal(count_calls(OP_ALLOC), 0);
 }
 
+/* Sizes beyond 2^48 and alignments that are not powers of two (up to
+ * 2^48) are workload errors, whatever the source: no strategy sees them. */
+static void test_request_limits(void **state)
+{
+	struct fixture *f = *state;
+	open_engine(f, &spy_ops);
+	assert_int_equal(step(f, ev(EV_ALLOC, 0, 1, 0, SIM_MAX_SIZE + 1, 0)),
+			 SIM_EWORKLOAD);
+	assert_non_null(strstr(f->err.msg, "event 0"));
+	assert_int_equal(step(f, ev(EV_CALLOC, 0, 1, 0, UINT64_MAX, 0)),
+			 SIM_EWORKLOAD);
+	assert_int_equal(step(f, ev(EV_MEMALIGN, 0, 1, 0, 10, 24)), SIM_EWORKLOAD);
+	assert_non_null(strstr(f->err.msg, "24"));
+	assert_int_equal(step(f, ev(EV_MEMALIGN, 0, 1, 0, 10,
+				   SIM_MAX_SIZE << 1)), SIM_EWORKLOAD);
+	assert_int_equal(step(f, ev(EV_REALLOC, 0, 0, 1, SIM_MAX_SIZE + 1, 0)),
+			 SIM_EWORKLOAD);
+	assert_int_equal(count_calls(OP_ALLOC), 0);
+	step_ok(f, ev(EV_ALLOC, 0, 1, 0, 10, 0));
+	assert_int_equal(step(f, ev(EV_REALLOC, 0, 1, 2, SIM_MAX_SIZE + 1, 0)),
+			 SIM_EWORKLOAD);
+	assert_int_equal(count_calls(OP_REALLOC), 0);
+	assert_int_equal(engine_stats(f->e)->cur.live_bytes, 10);
+	/* 2^48 itself reaches the strategy (which has no room for it) */
+	assert_int_equal(step(f, ev(EV_ALLOC, 0, 2, 0, SIM_MAX_SIZE, 0)), SIM_EOOM);
+	assert_int_equal(count_calls(OP_ALLOC), 2);
+}
+
 /* A strategy that returns 0 ends the run with SIM_EOOM naming the event. */
 static void test_alloc_oom(void **state)
 {
@@ -963,6 +991,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reused_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_id_realloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_oom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_realloc_oom, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock, setup, teardown),

@@ -412,6 +412,16 @@ static int gc_cycle(struct engine *e, struct sim_err *err)
 	return SIM_OK;
 }
 
+/* runtime.GC(): a cycle, and the program waits for the sweep to finish,
+ * so the strategy's background work (tick) gets its turn at once. */
+static int gc_forced(struct engine *e, struct sim_err *err)
+{
+	int rc = gc_cycle(e, err);
+	if (rc == SIM_OK)
+		strat_tick(&e->strat, e->st.cur.t_ns);
+	return rc;
+}
+
 /* After an event in GC mode: collect when the pacer says so. */
 static int gc_maybe(struct engine *e, int alloc, struct sim_err *err)
 {
@@ -504,7 +514,7 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 	case EV_REALLOC:
 		return do_realloc(e, ev, err);
 	case EV_GC:      /* no collector in immediate mode */
-		return e->gc ? gc_cycle(e, err) : SIM_OK;
+		return e->gc ? gc_forced(e, err) : SIM_OK;
 	case EV_CLOCK:
 		if (ev->size > e->st.cur.t_ns)
 			e->st.cur.t_ns = ev->size;

@@ -5,7 +5,8 @@
  * Goal: marked + marked * GOGC/100 (stack and globals scan taken as 0),
  * floored at 4 MiB * GOGC/100; the memory-limit goal caps it; when the
  * GOGC goal wins it is raised to the sweep-distance minimum (heapLive at
- * the last commit + 1 MiB).  Trigger: the high bound of 11.3 (runway 0).
+ * the last commit + 1 MiB).  Trigger: a fixed point between the bounds of
+ * 11.3 (gc.h says which).
  */
 #include "gc.h"
 
@@ -27,11 +28,13 @@ static uint64_t mul_pct(uint64_t x, int64_t pct)
 
 /* ---- the pacer ------------------------------------------------------------ */
 
-void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit)
+void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit,
+		   int64_t trigger_num)
 {
 	memset(p, 0, sizeof *p);
 	p->gogc = gogc;
 	p->memlimit = memlimit;
+	p->trigger_num = trigger_num;
 	p->gogc_goal = gc_gogc_goal(gogc, 0);
 }
 
@@ -80,7 +83,11 @@ uint64_t gc_trigger(const struct gc_pacer *p, const struct gc_heap *h)
 	uint64_t hi = m + d * 61;
 	if (goal > GC_MIN_HEAP && goal - GC_MIN_HEAP > hi)
 		hi = goal - GC_MIN_HEAP;
-	return max_u64(hi, lo);
+	hi = max_u64(hi, lo);
+	if (!p->committed || p->trigger_num >= 64)
+		return hi;                       /* runway 0 */
+	uint64_t t = m + d * (uint64_t)p->trigger_num;
+	return t < lo ? lo : t > hi ? hi : t;
 }
 
 void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
@@ -88,6 +95,7 @@ void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
 	p->marked = marked;
 	p->gogc_goal = gc_gogc_goal(p->gogc, marked);
 	p->min_trigger = live + GC_SWEEP_MIN;
+	p->committed = 1;
 }
 
 /* ---- the run's GC state ------------------------------------------------- */
@@ -127,7 +135,8 @@ int gc_create(const struct strategy_ops *ops, const union param_value *params,
 	if (!g)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	gc_pacer_init(&g->pacer, param_or(ops, params, "gogc", 100),
-		      (uint64_t)param_or(ops, params, "memlimit", 0));
+		      (uint64_t)param_or(ops, params, "memlimit", 0),
+		      param_or(ops, params, "gc_trigger", 56));
 	g->ix_live = counter_ix(ops, "heap_live");
 	g->ix_alloc = counter_ix(ops, "heap_alloc");
 	g->ix_ready = counter_ix(ops, "mapped_ready");

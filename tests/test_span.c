@@ -359,7 +359,7 @@ static void test_pacer_goals(void **state)
 	struct gc_pacer p;
 	struct gc_heap h = {0, 0, 0, 0};
 	uint64_t lo;
-	gc_pacer_init(&p, 100, 0);
+	gc_pacer_init(&p, 100, 0, 64);
 	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
 	assert_int_equal(gc_trigger(&p, &h), 3997696);   /* measured in Go */
 	/* marked 10 MiB: goal 20 MiB, trigger at 61/64 of the way */
@@ -379,8 +379,14 @@ static void test_pacer_goals(void **state)
 	assert_int_equal(gc_gogc_goal(50, 0), 2 * MIB);
 	assert_int_equal(gc_gogc_goal(200, 3 * MIB), 9 * MIB);
 	assert_int_equal(gc_gogc_goal(0, 5 * MIB), 5 * MIB);
+	/* the default trigger point: runway 0 for the first cycle, then the
+	 * low bound, 45/64 of the way */
+	gc_pacer_init(&p, 100, 0, 45);
+	assert_int_equal(gc_trigger(&p, &h), 3997696);
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (10 * MIB / 64) * 45);
 	/* GOGC off: no goal, no trigger */
-	gc_pacer_init(&p, -1, 0);
+	gc_pacer_init(&p, -1, 0, 64);
 	assert_int_equal(gc_goal(&p, &h, &lo), UINT64_MAX);
 	assert_true(gc_trigger(&p, &h) > UINT64_MAX / 2);
 }
@@ -390,7 +396,7 @@ static void test_pacer_memlimit(void **state)
 	(void)state;
 	struct gc_pacer p;
 	uint64_t lo;
-	gc_pacer_init(&p, 100, 64 * MIB);
+	gc_pacer_init(&p, 100, 64 * MIB, 64);
 	/* 10 MiB of non-heap memory: goal = limit - 10 MiB - 1 MiB headroom */
 	struct gc_heap h = {0, 40 * MIB, 60 * MIB, 10 * MIB};
 	assert_int_equal(gc_limit_goal(&p, &h), 53 * MIB);
@@ -406,7 +412,7 @@ static void test_pacer_memlimit(void **state)
 	struct gc_heap full = {0, 0, 200 * MIB, 0};
 	assert_int_equal(gc_limit_goal(&p, &full), 30 * MIB);
 	/* GOGC off still respects the limit */
-	gc_pacer_init(&p, -1, 64 * MIB);
+	gc_pacer_init(&p, -1, 64 * MIB, 64);
 	assert_int_equal(gc_goal(&p, &h, &lo), 53 * MIB);
 	/* a goal below 2 MiB becomes 1 MiB */
 	struct gc_heap tight = {0, 0, 63 * MIB, 0};
@@ -428,7 +434,7 @@ static void test_pacer_span_agrees(void **state)
 		strat_free(&f.s, 0, obj[i], 4096);
 	strat_gc_end(&f.s);
 	struct gc_pacer p;
-	gc_pacer_init(&p, 100, 48 * MIB);
+	gc_pacer_init(&p, 100, 48 * MIB, 45);
 	gc_pacer_commit(&p, ctr(&f, "heap_marked"), ctr(&f, "heap_marked"));
 	struct gc_heap h = {ctr(&f, "heap_live"), ctr(&f, "heap_alloc"),
 			    ctr(&f, "mapped_ready"),

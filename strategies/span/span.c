@@ -40,8 +40,9 @@
  *     globalsScan are 0 in the pacer.  meta_bytes counts 144 B per mspan,
  *     1200 B per mcache and 2,165,776 B per 64 MiB arena, but that metadata
  *     is not mapped in the simulated OS.
- *  3. The pacer's runway is 0, so the trigger is the high trigger bound
- *     (11.3).  The background sweeper finishes the sweep at the first tick
+ *  3. The pacer's runway is not measured: the trigger is the high bound
+ *     for the first cycle and gc_trigger/64 of the way to the goal later
+ *     (sim/gc.h).  The background sweeper finishes the sweep at the first tick
  *     (1 ms of simulated time by default) after a cycle; until then spans
  *     are swept lazily by allocation.
  *  4. The arena hint list is one contiguous run from 0xc000000000: if the
@@ -106,6 +107,8 @@ struct pacer {
 	int64_t gogc;             /* -1: off */
 	uint64_t memlimit;        /* 0: none */
 	uint64_t marked, gogc_goal, min_trigger;
+	int64_t trigger_num;      /* see sim/gc.h */
+	int committed;
 };
 
 struct span_heap {
@@ -113,7 +116,7 @@ struct span_heap {
 	struct sc_tables sc;
 	unsigned nprocs;
 	int lazy, scavenge;
-	uint64_t scav_rate;
+	uint64_t scav_rate, nonheap;
 	struct mcache *mc;
 	struct mcentral central[SC_NSPANCLASSES];
 	struct palloc pa;
@@ -227,7 +230,8 @@ static uint64_t heap_goal(const struct span_heap *h, uint64_t *min_trigger)
 	return max_u64(g, p->min_trigger);
 }
 
-/* The trigger with a runway of 0: the high bound (11.3). */
+/* The trigger (11.3): the high bound (runway 0) for the first cycle, then
+ * trigger_num/64 of the way to the goal within the bounds. */
 static uint64_t heap_trigger(const struct span_heap *h)
 {
 	uint64_t lo, m = h->pacer.marked;
@@ -239,7 +243,11 @@ static uint64_t heap_trigger(const struct span_heap *h)
 	uint64_t hi = m + d * 61;
 	if (goal > 4 * MIB && goal - 4 * MIB > hi)
 		hi = goal - 4 * MIB;
-	return max_u64(hi, lo);
+	hi = max_u64(hi, lo);
+	if (!h->pacer.committed || h->pacer.trigger_num >= 64)
+		return hi;
+	uint64_t t = m + d * (uint64_t)h->pacer.trigger_num;
+	return t < lo ? lo : t > hi ? hi : t;
 }
 
 /* ==== span structs ===================================================== */
@@ -933,6 +941,7 @@ static void span_gc_end(void *self)
 	h->last_heap_inuse = h->heap_inuse;
 	pc->gogc_goal = gogc_goal(pc, pc->marked);
 	pc->min_trigger = h->heap_live + MIB;
+	pc->committed = 1;
 	h->scav_goal = scav_gogc_goal(h, heap_goal(h, &lo), last_goal);
 	h->scav_awake = 1;
 	uint64_t trig = heap_trigger(h);
@@ -995,6 +1004,8 @@ static int span_init(void *self, const struct strategy_env *env,
 	h->lazy = params[SPAN_P_LAZY].i != 0;
 	h->scavenge = params[SPAN_P_SCAVENGE].i != 0;
 	h->scav_rate = (uint64_t)params[SPAN_P_SCAV_RATE].i;
+	h->nonheap = (uint64_t)params[SPAN_P_NONHEAP].i;
+	h->pacer.trigger_num = params[SPAN_P_TRIGGER].i;
 	h->pacer.gogc_goal = gogc_goal(&h->pacer, 0);
 	h->scav_goal = UINT64_MAX;
 	h->next_hint = HEAP_BASE;
@@ -1036,10 +1047,11 @@ static uint64_t meta_bytes(const struct span_heap *h)
 	       h->arenas * ARENA_META;
 }
 
-/* Go's mappedReady: Ready heap memory plus (simplification 2) metadata. */
+/* Go's mappedReady: Ready heap memory plus metadata and the other memory
+ * of the program (simplification 2: the nonheap parameter). */
 static uint64_t mapped_ready(const struct span_heap *h)
 {
-	return h->heap_inuse + h->heap_free + meta_bytes(h);
+	return h->heap_inuse + h->heap_free + meta_bytes(h) + h->nonheap;
 }
 
 static void span_counters(void *self, uint64_t *v)

@@ -29,9 +29,16 @@ extern const struct strategy_ops strategy_span;
 	 "run the background and allocation-time scavenger"}, \
 	{"scav_rate", PARAM_SIZE, "4000K", 0, 1e15, \
 	 "background scavenger release rate, bytes per simulated second per P " \
-	 "(1% CPU at 10us per 4 KiB page)"}
+	 "(1% CPU at 10us per 4 KiB page)"}, \
+	{"nonheap", PARAM_SIZE, "0", 0, 1e15, \
+	 "other memory the program has mapped (stacks, runtime data): counts " \
+	 "in mapped_ready, which GOMEMLIMIT limits"}, \
+	{"gc_trigger", PARAM_INT, "56", 0, 64, \
+	 "cycles after the first start this many 64ths of the way from the " \
+	 "marked heap to the goal, within Go's bounds; 64 = runway 0 (sim/gc.h)"}
 enum { SPAN_P_GOMAXPROCS, SPAN_P_GOGC, SPAN_P_MEMLIMIT, SPAN_P_LAZY,
-       SPAN_P_SCAVENGE, SPAN_P_SCAV_RATE, SPAN_NPARAMS };
+       SPAN_P_SCAVENGE, SPAN_P_SCAV_RATE, SPAN_P_NONHEAP, SPAN_P_TRIGGER,
+       SPAN_NPARAMS };
 
 /* span's counters, in the order counters() fills them. */
 #define SPAN_COUNTERS(X) \

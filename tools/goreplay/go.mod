@@ -1,0 +1,3 @@
+module allocsim/goreplay
+
+go 1.19

@@ -655,6 +655,11 @@ const struct simos *engine_os(const struct engine *e)
 	return e->os;
 }
 
+void engine_set_faults(struct engine *e, const struct simos_faults *f)
+{
+	simos_set_faults(e->os, f);
+}
+
 const uint64_t *engine_counters(struct engine *e)
 {
 	strat_counters(&e->strat, e->counters);

@@ -57,6 +57,10 @@ int engine_finish(struct engine *e, struct sim_err *err);
 /* Remove a series file not yet finished, and free everything. */
 void engine_destroy(struct engine *e);
 
+/* Replace the simulated OS's fault plan from now on (simos_set_faults):
+ * a workload (Lua) sets it for the rest of its run. */
+void engine_set_faults(struct engine *e, const struct simos_faults *f);
+
 const struct sim_stats *engine_stats(const struct engine *e);
 const struct simos *engine_os(const struct engine *e);
 /* The strategy's counters, refreshed now; names are ops->counter_names. */

@@ -538,6 +538,31 @@ static int l_gc(lua_State *L)
 	return done(L, c, 0);
 }
 
+/* faults{mmap=, brk=, madvise=, mremap=, every_mmap=, every_brk=,
+ * max_mapped=}: the simulated OS's fault plan from now on (counts start
+ * at this call; faults{} clears the plan). */
+static int l_faults(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "faults");
+	struct simos_faults f = {0};
+	struct sim_err err;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		int ok;
+		lua_Integer v = lua_tointegerx(L, -1, &ok);
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+							      : "(not a string)";
+		if (!ok || v < 0)
+			return luaL_error(L, "faults: %s must be an integer >= 1", k);
+		if (simos_fault_set(&f, k, (uint64_t)v, &err) != SIM_OK)
+			return luaL_error(L, "faults: %s", err.msg);
+		lua_pop(L, 1);
+	}
+	engine_set_faults(c->e, &f);
+	return 0;
+}
+
 /* Push -w value text v converted like the default at index 2. */
 static void push_param(lua_State *L, const char *name, const char *v)
 {
@@ -1771,6 +1796,7 @@ static const luaL_Reg simlib[] = {
 	{"now", l_now},
 	{"phase", l_phase},
 	{"gc", l_gc},
+	{"faults", l_faults},
 	{"param", l_param},
 	{"rng", l_rng},
 	{"empirical", l_empirical},

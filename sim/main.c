@@ -85,6 +85,9 @@ static const char usage_text[] =
 "      --check                shadow-check every block, strategy checks\n"
 "      --check-every N        with --check: strategy check every N events\n"
 "      --memory-max BYTES     resident-memory limit (cgroup memory.max)\n"
+"      --fault KIND=N         make the simulated OS fail: mmap=N, brk=N,\n"
+"                             madvise=N, mremap=N (the Nth call),\n"
+"                             every-mmap=N, every-brk=N, max-mapped=BYTES\n"
 "      --event-ns N           simulated cost of one event (default 20)\n"
 "      --no-touch             the program does not write its blocks\n"
 "      --no-output            print the table only, write no files\n"
@@ -158,7 +161,7 @@ static int parse_reclaim(const char *text, int *out, struct sim_err *err)
 
 enum { OPT_PLUGIN = 256, OPT_RECLAIM, OPT_SAMPLE, OPT_SEED, OPT_CHECK,
        OPT_CHECK_EVERY, OPT_MEMMAX, OPT_EVENT_NS, OPT_NO_TOUCH, OPT_NO_OUT,
-       OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR };
+       OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR, OPT_FAULT };
 
 static const struct option run_longopts[] = {
 	{"strategies", required_argument, NULL, 's'},
@@ -172,6 +175,7 @@ static const struct option run_longopts[] = {
 	{"check", no_argument, NULL, OPT_CHECK},
 	{"check-every", required_argument, NULL, OPT_CHECK_EVERY},
 	{"memory-max", required_argument, NULL, OPT_MEMMAX},
+	{"fault", required_argument, NULL, OPT_FAULT},
 	{"event-ns", required_argument, NULL, OPT_EVENT_NS},
 	{"no-touch", no_argument, NULL, OPT_NO_TOUCH},
 	{"no-output", no_argument, NULL, OPT_NO_OUT},
@@ -215,6 +219,29 @@ static int workload_option(struct run_opts *o, int c, const char *arg,
 	return -1;
 }
 
+/* One --fault KIND=N into the simulated OS's fault plan. */
+static int parse_fault(struct simos_faults *f, const char *arg,
+		       struct sim_err *err)
+{
+	char kind[32];
+	const char *eq = strchr(arg, '=');
+	uint64_t v;
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof kind)
+		return SIM_ERR(err, SIM_EINVAL, "--fault %s: expected KIND=N", arg);
+	memcpy(kind, arg, (size_t)(eq - arg));
+	kind[eq - arg] = '\0';
+	if (strat_parse_size(eq + 1, &v) != SIM_OK)
+		return SIM_ERR(err, SIM_EINVAL, "--fault %s: '%s' is not a "
+			       "non-negative number", arg, eq + 1);
+	int rc = simos_fault_set(f, kind, v, err);
+	if (rc != SIM_OK) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		SIM_ERR(err, rc, "--fault %s: %s", arg, msg);
+	}
+	return rc;
+}
+
 static int run_option(struct run_opts *o, int c, const char *arg,
 		      struct sim_err *err)
 {
@@ -241,6 +268,7 @@ static int run_option(struct run_opts *o, int c, const char *arg,
 		return parse_u64("--check-every", arg, &o->cfg.check_every, err);
 	case OPT_MEMMAX:
 		return parse_u64("--memory-max", arg, &o->cfg.os.memory_max, err);
+	case OPT_FAULT: return parse_fault(&o->cfg.os.faults, arg, err);
 	case OPT_EVENT_NS: return parse_u64("--event-ns", arg, &o->cfg.event_ns, err);
 	case OPT_NO_TOUCH: o->cfg.touch = 0; return SIM_OK;
 	case OPT_NO_OUT: o->no_output = 1; return SIM_OK;

@@ -27,6 +27,8 @@
 #include "simos.h"
 
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,7 @@ struct simos {
 	uint64_t reserved_pages;     /* pages mapped PROT_NONE */
 	uint64_t peak_res;
 	struct simos_counts counts;
+	uint64_t fault_base[SIMOS_NCALLS];  /* calls before the fault plan */
 	uint64_t cost_ns;
 	int oom;
 };
@@ -482,9 +485,53 @@ static int call_end(struct simos *os, int kind, int rc)
 	return rc;
 }
 
-static int planned_fault(uint64_t n, uint64_t nth, uint64_t every)
+/* Is call n of kind (counted from 1 since the run began) one the fault
+ * plan fails?  Plans count from when they were set (simos_set_faults). */
+static int planned_fault(const struct simos *os, int kind, uint64_t n,
+			 uint64_t nth, uint64_t every)
 {
+	n -= os->fault_base[kind];
 	return (nth && n == nth) || (every && n % every == 0);
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} fault_fields[] = {
+	{"mmap", offsetof(struct simos_faults, fail_nth_mmap)},
+	{"brk", offsetof(struct simos_faults, fail_nth_brk)},
+	{"madvise", offsetof(struct simos_faults, fail_nth_madvise)},
+	{"mremap", offsetof(struct simos_faults, fail_nth_mremap)},
+	{"every_mmap", offsetof(struct simos_faults, fail_every_mmap)},
+	{"every_brk", offsetof(struct simos_faults, fail_every_brk)},
+	{"max_mapped", offsetof(struct simos_faults, max_mapped_bytes)},
+};
+
+int simos_fault_set(struct simos_faults *f, const char *name, uint64_t value,
+		    struct sim_err *err)
+{
+	char key[32];
+	snprintf(key, sizeof key, "%s", name);
+	for (char *p = key; *p; p++)
+		*p = *p == '-' ? '_' : *p;
+	for (size_t i = 0; i < sizeof fault_fields / sizeof *fault_fields; i++) {
+		if (strcmp(key, fault_fields[i].name) != 0)
+			continue;
+		if (value == 0)
+			return SIM_ERR(err, SIM_EINVAL, "%s must be at least 1",
+				       name);
+		*(uint64_t *)((char *)f + fault_fields[i].off) = value;
+		return SIM_OK;
+	}
+	return SIM_ERR(err, SIM_EINVAL, "unknown fault '%s' (known: mmap, brk, "
+		       "madvise, mremap, every-mmap, every-brk, max-mapped)", name);
+}
+
+void simos_set_faults(struct simos *os, const struct simos_faults *f)
+{
+	os->cfg.faults = *f;
+	for (int k = 0; k < SIMOS_NCALLS; k++)
+		os->fault_base[k] = os->counts.calls[k];
 }
 
 static int over_cap(const struct simos *os, uint64_t mapped_after)
@@ -573,7 +620,8 @@ static int do_mmap(struct simos *os, uint64_t n, uint64_t hint, uint64_t len,
 	if (!len || !aligned(len) || !aligned(hint) || len > SPACE_TOP ||
 	    !prot_ok(prot) || (flags & ~SIMOS_MAP_FIXED))
 		return SIM_EINVAL;
-	if (planned_fault(n, f->fail_nth_mmap, f->fail_every_mmap))
+	if (planned_fault(os, SIMOS_CALL_mmap, n, f->fail_nth_mmap,
+			  f->fail_every_mmap))
 		return SIM_ENOMEM;
 	if (flags & SIMOS_MAP_FIXED) {
 		if (hint < os->cfg.mmap_min || !range_ok(hint, len) ||
@@ -634,7 +682,8 @@ int simos_madvise_dontneed(struct simos *os, uint64_t addr, uint64_t len)
 	if (!range_ok(addr, len))
 		rc = SIM_EINVAL;
 	else if (!range_covered(os, addr, addr + len, 1) ||
-		 planned_fault(n, os->cfg.faults.fail_nth_madvise, 0))
+		 planned_fault(os, SIMOS_CALL_madvise, n,
+			  os->cfg.faults.fail_nth_madvise, 0))
 		rc = SIM_ENOMEM;
 	else
 		bits_apply(os, addr, len, OP_RELEASE);
@@ -677,7 +726,8 @@ static int do_mremap(struct simos *os, uint64_t n, uint64_t old, uint64_t oldlen
 	if (!range_ok(old, oldlen) || !newlen || !aligned(newlen) ||
 	    newlen > SPACE_TOP || !in_one_rw(os, old, old + oldlen))
 		return SIM_EINVAL;
-	if (planned_fault(n, os->cfg.faults.fail_nth_mremap, 0))
+	if (planned_fault(os, SIMOS_CALL_mremap, n,
+			  os->cfg.faults.fail_nth_mremap, 0))
 		return SIM_ENOMEM;
 	if (newlen > oldlen)
 		return mremap_grow(os, old, oldlen, newlen, may_move, newaddr);
@@ -727,7 +777,8 @@ int simos_sbrk(struct simos *os, int64_t incr, uint64_t *old_brk)
 		n = call_begin(os, SIMOS_CALL_brk, mag);
 		if (!aligned(mag))
 			rc = SIM_EINVAL;
-		else if (planned_fault(n, f->fail_nth_brk, f->fail_every_brk))
+		else if (planned_fault(os, SIMOS_CALL_brk, n, f->fail_nth_brk,
+				       f->fail_every_brk))
 			rc = SIM_ENOMEM;
 		else
 			rc = incr > 0 ? brk_grow(os, mag) : brk_shrink(os, mag);

@@ -65,6 +65,14 @@ struct simos_faults {
 	uint64_t max_mapped_bytes;   /* cap on all mapped bytes, like RLIMIT_AS */
 };
 
+/* Set one field of a fault plan by name: "mmap", "brk", "madvise",
+ * "mremap" (fail the Nth call of that kind), "every_mmap", "every_brk"
+ * (fail every Nth), "max_mapped" (cap in bytes); '-' may stand for '_'.
+ * value must be >= 1.  SIM_OK, or SIM_EINVAL ("NAME must be at least 1",
+ * "unknown fault 'NAME' (known: ...)"). */
+int simos_fault_set(struct simos_faults *f, const char *name, uint64_t value,
+		    struct sim_err *err);
+
 struct simos_config {
 	uint64_t brk_base;       /* 0 = SIMOS_BRK_BASE */
 	uint64_t mmap_base;      /* 0 = SIMOS_MMAP_BASE: top of the mmap area */
@@ -158,6 +166,11 @@ uint64_t simos_peak_rss_bytes(const struct simos *os);
 const struct simos_counts *simos_counts(const struct simos *os);
 uint64_t simos_cost_ns(const struct simos *os);
 int simos_oom_killed(const struct simos *os);
+
+/* Replace the fault plan of a running address space.  Nth-call and
+ * every-Nth counts start again from this call (the next mmap is number 1);
+ * the mapped-bytes cap applies to mappings made from now on. */
+void simos_set_faults(struct simos *os, const struct simos_faults *f);
 
 /* Number of distinct mappings (VMAs), and the name of a call kind. */
 uint64_t simos_mapping_count(const struct simos *os);

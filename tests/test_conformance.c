@@ -700,6 +700,26 @@ static void test_fault_cap(void **state)
 	engine_destroy(c.e);
 }
 
+/* After a run ended with SIM_EOOM at event i: the message names the
+ * event, the accounting is consistent (what the strategy holds is mapped
+ * read/write, nothing it handed out lies outside it) and the strategy's
+ * own check passes (engine_finish runs it under --check). */
+static void check_after_oom(struct checker *c, size_t i)
+{
+	char want[48];
+	snprintf(want, sizeof want, "event %zu:", i);
+	if (!strstr(c->err.msg, want))
+		fail_msg("%s: OOM message does not name %s: %s", c->ops->name,
+			 want, c->err.msg);
+	const struct sim_stats *st = engine_stats(c->e);
+	const struct simos *os = engine_os(c->e);
+	assert_int_equal(st->events, i);
+	assert_true(st->cur.alloc_bytes <= st->cur.heap_bytes);
+	assert_true(simos_heap_bytes(os) <= simos_rw_bytes(os));
+	assert_true(simos_rss_bytes(os) <= simos_rw_bytes(os));
+	assert_sim_ok(engine_finish(c->e, &c->err), &c->err);
+}
+
 /* The n-th mmap or brk fails (and every k-th): each event either succeeds
  * or ends the run with SIM_EOOM; the strategy stays consistent. */
 static void fault_run(const struct strategy_ops *ops,
@@ -712,8 +732,11 @@ static void fault_run(const struct strategy_ops *ops,
 	checker_open(&c, ops, &cfg);
 	for (size_t i = 0; i < g->n; i++) {
 		int rc = engine_step(c.e, &g->ev[i], &c.err);
-		if (rc == SIM_EOOM)
-			break;
+		if (rc == SIM_EOOM) {
+			check_after_oom(&c, i);
+			engine_destroy(c.e);
+			return;
+		}
 		if (rc != SIM_OK)
 			fail_msg("%s: event %zu under a fault plan: %s: %s", ops->name,
 				 i, sim_rc_name(rc), c.err.msg);
@@ -721,6 +744,43 @@ static void fault_run(const struct strategy_ops *ops,
 	}
 	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
 	engine_destroy(c.e);
+}
+
+/* Plans that leave no way out: every mmap and brk fails (the first
+ * allocation fails), or the mapped bytes are capped well below what a
+ * sequence that never frees needs.  Every strategy must end the run with
+ * SIM_EOOM at a named event, consistent, its check passing, and never map
+ * past the cap. */
+static void test_fault_must_oom(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	static const uint64_t caps[] = {0, 1 * MiB, 8 * MiB, 40 * MiB};
+	static const uint64_t sizes[] = {24, 3000, 70 * KiB, 1 * MiB};
+	for (size_t k = 0; k < sizeof caps / sizeof *caps; k++) {
+		struct engine_config cfg;
+		checked_config(&cfg);
+		if (caps[k] == 0)
+			cfg.os.faults.fail_every_mmap = cfg.os.faults.fail_every_brk = 1;
+		cfg.os.faults.max_mapped_bytes = caps[k];
+		struct checker c;
+		checker_open(&c, ops, &cfg);
+		int ok;
+		uint64_t size = sizes[k];
+		int rc = allocate_until_failure(&c, size, 200000, &ok);
+		if (rc != SIM_EOOM)
+			fail_msg("%s: cap %" PRIu64 ": %d blocks of %" PRIu64 " bytes: "
+				 "%s %s", ops->name, caps[k], ok, size,
+				 sim_rc_name(rc), c.err.msg);
+		if (caps[k] == 0)
+			assert_int_equal(ok, 0);
+		const struct simos *os = engine_os(c.e);
+		if (caps[k])
+			assert_true(simos_rw_bytes(os) + simos_reserved_bytes(os) <=
+				    caps[k]);
+		assert_false(simos_oom_killed(os));
+		check_after_oom(&c, (size_t)ok);
+		engine_destroy(c.e);
+	}
 }
 
 static void test_fault_plan(void **state)
@@ -766,6 +826,7 @@ static int run_group(const struct strategy_ops *ops)
 		cmocka_unit_test_prestate(test_memory_limit, s),
 		cmocka_unit_test_prestate(test_fault_cap, s),
 		cmocka_unit_test_prestate(test_fault_plan, s),
+		cmocka_unit_test_prestate(test_fault_must_oom, s),
 	};
 	return cmocka_run_group_tests_name(ops->name, tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 
 #include "gc.h"
 #include "objtab.h"
+#include "pool.h"
 #include "shadow.h"
 
 struct pending {
@@ -47,6 +48,8 @@ struct engine {
 	uint64_t last_row_event;
 	int reclaim;
 	struct gc *gc;              /* GC mode only (gc.h) */
+	struct pool **pools;        /* sync.Pool models (pool.h) */
+	unsigned npools, nprocs;
 };
 
 void engine_config_default(struct engine_config *cfg)
@@ -100,6 +103,11 @@ static int choose_reclaim(struct engine *e, const union param_value *params,
 {
 	e->reclaim = e->cfg.reclaim ? e->cfg.reclaim
 				    : e->strat.ops->reclaim_default;
+	e->nprocs = 1;   /* Ps for sync.Pool: the strategy's gomaxprocs */
+	for (size_t i = 0; params && i < strat_param_count(e->strat.ops); i++)
+		if (strcmp(e->strat.ops->params[i].name, "gomaxprocs") == 0 &&
+		    params[i].i > 0)
+			e->nprocs = (unsigned)params[i].i;
 	if (e->reclaim == SIM_RECLAIM_GC)
 		return gc_create(e->strat.ops, params, &e->gc, err);
 	return SIM_OK;
@@ -147,6 +155,9 @@ void engine_destroy(struct engine *e)
 	simos_destroy(e->os);
 	shadow_destroy(e->shadow);
 	gc_destroy(e->gc);
+	for (unsigned i = 0; i < e->npools; i++)
+		pool_destroy(e->pools[i]);
+	free(e->pools);
 	objtab_free(&e->objs);
 	free(e->counters);
 	free(e->peak_live.counters);
@@ -388,10 +399,80 @@ static void gc_heap_now(struct engine *e, struct gc_heap *h)
 		     simos_heap_bytes(e->os), h);
 }
 
-/* One collection: GC start, marking (the dead objects reach the strategy),
- * mark termination (the strategy flushes and sweeps), the pacer commit. */
+/* ---- sync.Pool (pool.h) --------------------------------------------------- */
+
+struct drop_ctx {
+	struct engine *e;
+	int rc;
+	struct sim_err *err;
+};
+
+/* A pooled object the cleanup dropped: garbage now. */
+static void pool_drop(void *ud, uint64_t id)
+{
+	struct drop_ctx *c = ud;
+	struct obj *o = objtab_find(&c->e->objs, id);
+	if (!o || c->rc != SIM_OK)
+		return;   /* the workload freed it while pooled: its error */
+	if (c->e->gc) {
+		struct obj old = *o;
+		c->rc = kill_object(c->e, &old, 0, c->err);
+	} else {
+		c->rc = shadow_out(c->e, o->addr, c->err);
+		strat_free(&c->e->strat, 0, o->addr, o->usable);
+		drop_object(c->e, o);
+	}
+}
+
+/* poolCleanup at GC start (12.4), for every pool. */
+static int pools_cleanup(struct engine *e, struct sim_err *err)
+{
+	struct drop_ctx c = {e, SIM_OK, err};
+	for (unsigned i = 0; i < e->npools && c.rc == SIM_OK; i++)
+		pool_cleanup(e->pools[i], pool_drop, &c);
+	return c.rc;
+}
+
+int engine_pool_new(struct engine *e)
+{
+	struct pool **a = realloc(e->pools, (e->npools + 1) * sizeof *a);
+	if (!a)
+		return -1;
+	e->pools = a;
+	if (!(a[e->npools] = pool_create(e->nprocs)))
+		return -1;
+	return (int)e->npools++;
+}
+
+uint64_t engine_pool_get(struct engine *e, int pool, uint32_t tid)
+{
+	return pool_get(e->pools[pool], tid % e->nprocs);
+}
+
+int engine_pool_put(struct engine *e, int pool, uint32_t tid, uint64_t id,
+		    struct sim_err *err)
+{
+	if (!objtab_find(&e->objs, id))
+		return SIM_ERR(err, SIM_EWORKLOAD, "pool put of ID %" PRIu64
+			       ", which is not live", id);
+	if (pool_put(e->pools[pool], tid % e->nprocs, id) != 0)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	return SIM_OK;
+}
+
+const struct pool_stats *engine_pool_stats(const struct engine *e, int pool)
+{
+	return pool_stats(e->pools[pool]);
+}
+
+/* One collection: GC start (pool cleanup), marking (the dead objects reach
+ * the strategy), mark termination (the strategy flushes and sweeps), the
+ * pacer commit. */
 static int gc_cycle(struct engine *e, struct sim_err *err)
 {
+	int rc0 = pools_cleanup(e, err);
+	if (rc0 != SIM_OK)
+		return rc0;
 	uint64_t n;
 	const struct gc_dead *d = gc_dead_list(e->gc, &n);
 	strat_gc_begin(&e->strat);
@@ -513,8 +594,8 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 		return do_free(e, ev, err);
 	case EV_REALLOC:
 		return do_realloc(e, ev, err);
-	case EV_GC:      /* no collector in immediate mode */
-		return e->gc ? gc_forced(e, err) : SIM_OK;
+	case EV_GC:      /* no collector in immediate mode: pools only */
+		return e->gc ? gc_forced(e, err) : pools_cleanup(e, err);
 	case EV_CLOCK:
 		if (ev->size > e->st.cur.t_ns)
 			e->st.cur.t_ns = ev->size;

@@ -15,6 +15,8 @@
 #include "stats.h"
 #include "strategy.h"
 
+struct pool_stats;
+
 struct engine_config {
 	int reclaim;             /* enum sim_reclaim; DEFAULT: the strategy's */
 	uint64_t sample_every;   /* a series row every N events; 0: only peaks
@@ -60,6 +62,20 @@ void engine_destroy(struct engine *e);
 /* Replace the simulated OS's fault plan from now on (simos_set_faults):
  * a workload (Lua) sets it for the rest of its run. */
 void engine_set_faults(struct engine *e, const struct simos_faults *f);
+
+/* sync.Pool models (pool.h) over the run's objects.  Threads map to Ps as
+ * the strategy's gomaxprocs parameter says (tid mod gomaxprocs; 1 P when
+ * it has none).  Every GC cycle (and EV_GC in immediate mode) starts with
+ * poolCleanup: objects dropped from a victim become garbage.
+ * engine_pool_new: a new pool's index, or -1 when out of host memory.
+ * engine_pool_get: a pooled live object's ID, or 0 for a miss (the caller
+ * allocates).  engine_pool_put: pool live object id; SIM_OK, SIM_EWORKLOAD
+ * (not live) or SIM_ENOMEM.  The workload must not free a pooled object. */
+int engine_pool_new(struct engine *e);
+uint64_t engine_pool_get(struct engine *e, int pool, uint32_t tid);
+int engine_pool_put(struct engine *e, int pool, uint32_t tid, uint64_t id,
+		    struct sim_err *err);
+const struct pool_stats *engine_pool_stats(const struct engine *e, int pool);
 
 const struct sim_stats *engine_stats(const struct engine *e);
 const struct simos *engine_os(const struct engine *e);

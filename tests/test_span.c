@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "gc.h"
 #include "harness.h"
+#include "pool.h"
 #include "strategy.h"
 #include "../strategies/span/pagealloc.h"
 #include "../strategies/span/sizeclass.h"
@@ -689,6 +690,92 @@ static void test_scavenger_memlimit(void **state)
 	fx_close(&f);
 }
 
+/* ---- sync.Pool (12) ------------------------------------------------------ */
+
+static void drop_count(void *ud, uint64_t id)
+{
+	(void)id;
+	++*(int *)ud;
+}
+
+/* The measured sequences of 12.3 and 12.4. */
+static void test_pool_victim(void **state)
+{
+	(void)state;
+	int dropped = 0;
+	struct pool *p = pool_create(1);
+	pool_put(p, 0, 10);
+	pool_put(p, 0, 11);
+	pool_put(p, 0, 12);
+	assert_int_equal(pool_get(p, 0), 10);    /* private */
+	assert_int_equal(pool_get(p, 0), 12);    /* shared head: LIFO */
+	assert_int_equal(pool_get(p, 0), 11);
+	assert_int_equal(pool_get(p, 0), 0);     /* miss: New */
+	pool_put(p, 0, 20);
+	pool_put(p, 0, 21);
+	pool_put(p, 0, 22);
+	pool_cleanup(p, drop_count, &dropped);
+	assert_int_equal(pool_get(p, 0), 20);    /* victim private */
+	assert_int_equal(pool_get(p, 0), 21);    /* victim shared tail */
+	assert_int_equal(pool_get(p, 0), 22);
+	assert_int_equal(pool_get(p, 0), 0);
+	/* Put, GC, Get hits; Put, GC, GC, Get misses (dropped at GC 2) */
+	pool_put(p, 0, 30);
+	pool_cleanup(p, drop_count, &dropped);
+	assert_int_equal(pool_get(p, 0), 30);
+	pool_put(p, 0, 31);
+	pool_cleanup(p, drop_count, &dropped);
+	pool_cleanup(p, drop_count, &dropped);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(pool_get(p, 0), 0);
+	const struct pool_stats *st = pool_stats(p);
+	assert_int_equal(st->victim_hits, 4);
+	assert_int_equal(st->news, 3);
+	pool_destroy(p);
+	/* GOMAXPROCS=4, the getter on another P: the victim's private item
+	 * is out of reach */
+	p = pool_create(4);
+	pool_put(p, 0, 20);
+	pool_put(p, 0, 21);
+	pool_put(p, 0, 22);
+	pool_cleanup(p, drop_count, &dropped);
+	assert_int_equal(pool_get(p, 1), 21);
+	assert_int_equal(pool_get(p, 1), 22);
+	assert_int_equal(pool_get(p, 1), 0);
+	/* stealing from another P's primary: its tail */
+	pool_put(p, 2, 40);
+	pool_put(p, 2, 41);
+	pool_put(p, 2, 42);
+	assert_int_equal(pool_get(p, 3), 41);
+	pool_destroy(p);
+}
+
+/* In the engine: a pooled object stays live through one GC and is
+ * garbage after the second. */
+static void test_pool_engine(void **state)
+{
+	(void)state;
+	union param_value params[16];
+	struct sim_err err;
+	struct engine *e = gc_engine(&strategy_span, params, &err);
+	int pool = engine_pool_new(e);
+	assert_true(pool >= 0);
+	step(e, EV_ALLOC, 1, 100);
+	assert_int_equal(engine_pool_get(e, pool, 0), 0);
+	assert_sim_ok(engine_pool_put(e, pool, 0, 1, &err), &err);
+	step(e, EV_GC, 0, 0);
+	assert_int_equal(engine_stats(e)->cur.live_objects, 1);
+	assert_int_equal(engine_pool_get(e, pool, 0), 1);   /* victim hit */
+	assert_sim_ok(engine_pool_put(e, pool, 0, 1, &err), &err);
+	step(e, EV_GC, 0, 0);
+	step(e, EV_GC, 0, 0);
+	assert_int_equal(engine_stats(e)->cur.live_objects, 0);
+	assert_int_equal(engine_pool_get(e, pool, 0), 0);
+	assert_int_equal(engine_pool_stats(e, pool)->victim_hits, 1);
+	assert_sim_ok(engine_finish(e, &err), &err);
+	engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +800,8 @@ int main(void)
 		cmocka_unit_test(test_tiny_immediate),
 		cmocka_unit_test(test_scavenger_background),
 		cmocka_unit_test(test_scavenger_memlimit),
+		cmocka_unit_test(test_pool_victim),
+		cmocka_unit_test(test_pool_engine),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

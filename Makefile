@@ -33,13 +33,14 @@ TEST_HELP := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/harness.c))
 TRACER    := $(BUILD)/libastrace.so
 BENCH     := $(BUILD)/bench
 
-.PHONY: all run test test-one bench deps clean help check-deps
+.PHONY: all run test test-one bench deps clean help check-deps validate-go
 all: $(BUILD)/allocsim $(TRACER)
 
 help:
 	@echo "make run      install missing packages (as root), build, run the default experiment"
 	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
 	@echo "make bench    replay the benchmark traces and print events/s"
+	@echo "make validate-go  the Go model beside the real Go runtime (installs golang-go as root)"
 	@echo "make deps     install the Debian packages allocsim needs (as root)"
 	@echo "make clean    remove build output"
 
@@ -89,6 +90,15 @@ test: all $(TEST_BIN)
 
 bench: $(BUILD)/allocsim $(BENCH)
 	./$(BENCH)
+
+validate-go: $(BUILD)/allocsim
+	@command -v go >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q golang-go; \
+		else \
+			echo "validate-go: go is missing; run as root: apt-get install -y golang-go"; exit 1; \
+		fi; }
+	./scripts/validate-go --build $(BUILD)
 
 clean:
 	rm -rf build build-san

@@ -680,10 +680,41 @@ static void compact(struct lctx *c)
 	c->rr = 0;
 }
 
+/* Push the text of error object idx of L: a string as it is; a number,
+ * a __tostring value or "(error object is a T value)" (never a host
+ * address) after "FILE:LINE: " of the innermost Lua function of from's
+ * stack from level up. */
+static const char *error_text(lua_State *L, int idx, lua_State *from,
+			      int level)
+{
+	idx = lua_absindex(L, idx);
+	int t = lua_type(L, idx);
+	if (t == LUA_TSTRING)
+		return lua_pushvalue(L, idx), lua_tostring(L, -1);
+	if (t == LUA_TNUMBER || luaL_getmetafield(L, idx, "__tostring")) {
+		if (t != LUA_TNUMBER)
+			lua_pop(L, 1);   /* the metafield */
+		luaL_tolstring(L, idx, NULL);
+	} else {
+		lua_pushfstring(L, "(error object is a %s value)",
+				luaL_typename(L, idx));
+	}
+	lua_Debug ar;
+	while (lua_getstack(from, level++, &ar))
+		if (lua_getinfo(from, "Sl", &ar) && ar.currentline > 0) {
+			lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+			lua_insert(L, -2);
+			lua_concat(L, 2);
+			break;
+		}
+	return lua_tostring(L, -1);
+}
+
 /* Raise the error of thread t (its coroutine is dead) in L. */
 static void thread_error(lua_State *L, struct lthread *t)
 {
-	const char *msg = luaL_tolstring(t->co, -1, NULL);
+	lua_xmove(t->co, L, 1);
+	const char *msg = error_text(L, -1, t->co, 0);
 	if (strstr(msg, "\nstack traceback:"))
 		lua_pushfstring(L, "%s", msg);
 	else
@@ -1916,7 +1947,7 @@ static int l_setup(lua_State *L)
 /* Message handler: add a traceback unless a thread's error has one. */
 static int l_msgh(lua_State *L)
 {
-	const char *msg = luaL_tolstring(L, 1, NULL);
+	const char *msg = error_text(L, 1, L, 1);
 	if (strstr(msg, "\nstack traceback:"))
 		return 1;
 	luaL_traceback(L, L, msg, 1);

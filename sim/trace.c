@@ -542,6 +542,9 @@ static int text_header(struct trace_reader *r, struct sim_err *err)
 	if (s && n == sizeof HEADER - 1 && memcmp(s, HEADER, n) == 0)
 		return text_meta(r, err);
 	r->line = 1;
+	if (s && n && s[n - 1] == '\r')
+		return rd_fail(r, err, "line ends in CR (DOS line endings; the "
+			       "format wants LF only)");
 	if (s && n > 18 && n < 40 && memcmp(s, HEADER, 18) == 0)
 		return rd_fail(r, err, "unsupported trace version '%.*s'",
 			       (int)(n - 18), s + 18);

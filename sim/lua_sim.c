@@ -1464,9 +1464,14 @@ static int l_ramp(lua_State *L)
 	int has_size = get_sizer(L, 1, "size", &z, 0, "ramp");
 	if (s->bytes < to && !has_size)
 		return luaL_error(L, "ramp: growing needs 'size'");
-	for (uint64_t k = 0; s->bytes < to; k++)
-		gen_alloc(L, c, s, sizer_next(L, &z, "ramp"), gen_tid(c, threads, k));
-	ramp_down(L, c, s, to, how, z.r);
+	if (s->bytes < to && !z.d && z.k < 0.5)
+		return luaL_error(L, "ramp: size 0 never grows the set");
+	if (s->bytes > to)
+		ramp_down(L, c, s, to, how, z.r);
+	else
+		for (uint64_t k = 0; s->bytes < to; k++)
+			gen_alloc(L, c, s, sizer_next(L, &z, "ramp"),
+				  gen_tid(c, threads, k));
 	return done(L, c, 1);
 }
 

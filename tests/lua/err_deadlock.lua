@@ -1,0 +1,3 @@
+local ch = channel()
+spawn(function() ch:recv() end)
+wait()

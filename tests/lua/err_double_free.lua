@@ -1,0 +1,3 @@
+local o = alloc(8)
+free(o)
+free(o)

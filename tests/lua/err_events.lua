@@ -1,0 +1,3 @@
+while true do
+  free(alloc(1))
+end

@@ -1,0 +1,4 @@
+spawn(function()
+  local co = coroutine.wrap(function() alloc(5) end)
+  co()
+end)

@@ -1,0 +1,5 @@
+local function f()
+  alloc(16)
+  error("boom")
+end
+f()

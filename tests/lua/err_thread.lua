@@ -1,0 +1,5 @@
+spawn(function()
+  local o = alloc(8)
+  free(o)
+  free(o)
+end)

@@ -1,0 +1,3 @@
+for i = 1, 1000 do
+  alloc(MiB)
+end

@@ -285,6 +285,7 @@ struct checker {
 	int ix[NREQ];
 	uint64_t last[NREQ];
 	int gc;                    /* GC reclamation: dead bytes allowed */
+	uint64_t last_t;           /* the clock after the previous event */
 	struct sim_err err;
 };
 
@@ -327,10 +328,17 @@ static void check_accounting(struct checker *c, const struct gen *g, size_t i)
 	if (s->live_bytes != g->live_after[i])
 		fail_msg("event %zu: live_bytes %" PRIu64 ", the workload holds %"
 			 PRIu64, i, s->live_bytes, g->live_after[i]);
-	if (!c->gc)
-		assert_int_equal(s->live_objects, g->objs_after[i]);
+	assert_int_equal(s->live_objects, g->objs_after[i]);
 	if (!c->gc)
 		assert_int_equal(s->dead_bytes, 0);
+	assert_true(st->peak.live_bytes >= s->live_bytes);
+	assert_true(st->peak.alloc_bytes >= s->alloc_bytes);
+	assert_true(st->peak.heap_bytes >= s->heap_bytes);
+	assert_true(st->peak.rss_bytes >= s->rss_bytes);
+	if (s->t_ns < c->last_t)
+		fail_msg("event %zu: the clock went back from %" PRIu64 " to %"
+			 PRIu64, i, c->last_t, s->t_ns);
+	c->last_t = s->t_ns;
 	if (s->alloc_bytes < s->live_bytes + s->dead_bytes)
 		fail_msg("event %zu: alloc_bytes %" PRIu64 " < live %" PRIu64
 			 " + dead %" PRIu64, i, s->alloc_bytes, s->live_bytes,
@@ -426,44 +434,133 @@ static void test_random_3(void **state)
 	random_run(OPS(state), 777, 60000);
 }
 
-/* The strategy's own reclamation mode, when it is not immediate: the same
- * checks, with dead bytes allowed until an explicit collection. */
+/* The default reclamation mode is the strategy's own. */
 static void test_default_reclaim(void **state)
 {
 	const struct strategy_ops *ops = OPS(state);
 	struct engine_config cfg;
 	checked_config(&cfg);
 	cfg.reclaim = SIM_RECLAIM_DEFAULT;
-	union param_value pv[64];
-	struct sim_err err;
-	struct engine *e;
-	assert_sim_ok(strat_params_default(ops, pv, &err), &err);
-	int rc = engine_create(&cfg, ops, pv, &e, &err);
-	if (ops->reclaim_default == SIM_RECLAIM_IMMEDIATE) {
-		assert_sim_ok(rc, &err);
-		assert_int_equal(engine_reclaim(e), SIM_RECLAIM_IMMEDIATE);
-		engine_destroy(e);
-		return;
-	}
-	if (rc == SIM_EINVAL && strstr(err.msg, "gc")) {
-		print_message("%s: GC reclamation is not available: %s\n",
-			      ops->name, err.msg);
-		skip();
-	}
-	assert_sim_ok(rc, &err);
-	engine_destroy(e);
-	struct gen *g = gen_make(5, 4000, 1);
+	struct checker c;
+	checker_open(&c, ops, &cfg);
+	assert_int_equal(engine_reclaim(c.e), ops->reclaim_default);
+	engine_destroy(c.e);
+}
+
+/* GC reclamation, which any strategy can run under: the same checks with
+ * dead bytes allowed until a collection (the pacer's, or the sequence's
+ * explicit ones); after the last free and a collection, nothing is left. */
+static void test_gc_reclaim(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	struct engine_config cfg;
+	checked_config(&cfg);
+	cfg.reclaim = SIM_RECLAIM_GC;
+	struct gen *g = gen_make(5, 20000, 1);
 	gen_push(g, (struct sim_event){.kind = EV_GC});
 	struct checker c;
 	checker_open(&c, ops, &cfg);
+	assert_int_equal(c.gc, 1);
 	feed_checked(&c, g);
 	const struct sim_stats *st = engine_stats(c.e);
+	assert_true(st->gc_cycles >= 2);
+	assert_true(st->peak.dead_bytes > 0);
 	assert_int_equal(st->cur.live_bytes, 0);
 	assert_int_equal(st->cur.dead_bytes, 0);
 	assert_int_equal(st->cur.alloc_bytes, 0);
 	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
 	engine_destroy(c.e);
 	gen_destroy(g);
+}
+
+/* Phases that fragment a heap: many small and medium blocks, every other
+ * one freed, then larger blocks that fit none of the holes, then all freed;
+ * three rounds, so freed memory is reused. */
+static void test_phases(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	struct engine_config cfg;
+	checked_config(&cfg);
+	struct checker c;
+	checker_open(&c, ops, &cfg);
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(r, 31337);
+	uint64_t id = 0, live = 0;
+	static uint64_t size[8192];
+	for (int round = 0; round < 3; round++) {
+		uint64_t first = id + 1;
+		for (int i = 0; i < 3000; i++) {
+			struct sim_event e = {.kind = EV_ALLOC, .tid = (uint32_t)(i % 8),
+					      .id = ++id,
+					      .size = 16 + gsl_rng_uniform_int(r, 2048)};
+			size[id % 8192] = e.size;
+			live += e.size;
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+		}
+		for (uint64_t k = first; k <= id; k += 2) {
+			struct sim_event e = {.kind = EV_FREE, .tid = 3, .id = k};
+			live -= size[k % 8192];
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+		}
+		uint64_t big = id + 1;
+		for (int i = 0; i < 300; i++) {
+			struct sim_event e = {.kind = EV_ALLOC, .tid = (uint32_t)(i % 5),
+					      .id = ++id,
+					      .size = 4096 + gsl_rng_uniform_int(r, 60000)};
+			size[id % 8192] = e.size;
+			live += e.size;
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+		}
+		assert_int_equal(engine_stats(c.e)->cur.live_bytes, live);
+		for (uint64_t k = first + 1; k < big; k += 2) {
+			struct sim_event e = {.kind = EV_FREE, .tid = 1, .id = k};
+			live -= size[k % 8192];
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+		}
+		for (uint64_t k = id; k >= big; k--) {
+			struct sim_event e = {.kind = EV_FREE, .tid = 2, .id = k};
+			live -= size[k % 8192];
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+		}
+		assert_int_equal(live, 0);
+		assert_int_equal(engine_stats(c.e)->cur.alloc_bytes, 0);
+	}
+	gsl_rng_free(r);
+	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
+	engine_destroy(c.e);
+}
+
+/* One object grown by realloc from 1 byte to 16 MiB and shrunk back, in
+ * place (same ID) and moved (new ID), between other allocations. */
+static void test_realloc_chain(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	struct engine_config cfg;
+	checked_config(&cfg);
+	cfg.check_every = 7;
+	struct checker c;
+	checker_open(&c, ops, &cfg);
+	uint64_t obj = 1, next = 2, n = 1;
+	struct sim_event e = {.kind = EV_ALLOC, .id = obj, .size = 1};
+	assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+	for (int up = 1; up >= 0; up--) {
+		for (int i = 0; i < 24; i++) {
+			n = up ? n * 2 : n / 2 ? n / 2 : 1;
+			uint64_t id2 = i % 3 ? obj : next++;
+			e = (struct sim_event){.kind = EV_REALLOC, .tid = (uint32_t)i,
+					       .id = obj, .id2 = id2, .size = n};
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+			obj = id2;
+			/* a neighbour that may block growth in place */
+			e = (struct sim_event){.kind = EV_ALLOC, .id = next++,
+					       .size = 48};
+			assert_sim_ok(engine_step(c.e, &e, &c.err), &c.err);
+			assert_int_equal(engine_stats(c.e)->cur.live_bytes,
+					 n + 48 * (uint64_t)(up ? i + 1 : 25 + i));
+		}
+	}
+	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
+	engine_destroy(c.e);
 }
 
 /* Size 0 and 1 byte: distinct blocks every time (the shadow checker
@@ -818,6 +915,9 @@ static int run_group(const struct strategy_ops *ops)
 		cmocka_unit_test_prestate(test_random_2, s),
 		cmocka_unit_test_prestate(test_random_3, s),
 		cmocka_unit_test_prestate(test_default_reclaim, s),
+		cmocka_unit_test_prestate(test_gc_reclaim, s),
+		cmocka_unit_test_prestate(test_phases, s),
+		cmocka_unit_test_prestate(test_realloc_chain, s),
 		cmocka_unit_test_prestate(test_tiny_sizes, s),
 		cmocka_unit_test_prestate(test_alignments, s),
 		cmocka_unit_test_prestate(test_determinism, s),

@@ -13,6 +13,7 @@ extern const struct strategy_ops strategy_bestfit;
 extern const struct strategy_ops strategy_buddy;
 extern const struct strategy_ops strategy_span;
 extern const struct strategy_ops strategy_tiny;
+extern const struct strategy_ops strategy_glibc;
 
 const struct strategy_ops *const strategy_registry[] = {
 	&strategy_bump,
@@ -21,5 +22,6 @@ const struct strategy_ops *const strategy_registry[] = {
 	&strategy_buddy,
 	&strategy_span,
 	&strategy_tiny,
+	&strategy_glibc,
 	NULL
 };

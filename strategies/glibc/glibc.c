@@ -1,0 +1,1864 @@
+/*
+ * glibc.c - ptmalloc2 as in glibc 2.36 (malloc/malloc.c, malloc/arena.c),
+ * modelled chunk by chunk so that, for one thread, the simulated heap is
+ * the real one: the same chunk at the same offset for every call, the same
+ * program break and the same mallinfo2 numbers.  The facts come from
+ * ../shared/reference/glibc-malloc.md (section numbers below are its).
+ *
+ * Modelled: request rounding and chunk layout (2); per-thread tcache with
+ * its 656-byte struct (4.1, 5); fastbins, the unsorted list with its exact
+ * processing order and the last_remainder rule, small bins, large bins
+ * kept sorted with their size skip list, the bin scan (4, 6);
+ * malloc_consolidate and its triggers (8.1); the top chunk and sysmalloc:
+ * brk growth with top_pad, the mmap path with the dynamic threshold, the
+ * mmap fallback when brk fails, fenceposts (7); free with coalescing,
+ * systrim and heap_trim (8, 9); realloc in place, by moving and by mremap,
+ * calloc's clearing, memalign (10); mallinfo2 (11); tunables (12); the
+ * allocator's own writes for RSS (13); non-main arenas on 64 MiB heaps,
+ * arena choice and reuse, cross-thread frees and lock counts (14).
+ *
+ * Simplifications:
+ *  1. Threads never exit (traces have no exit event): no tcache flush at
+ *     exit, no arena free list.  Threads take arenas in the order of their
+ *     first call, as without contention; trylock always succeeds.
+ *  2. realloc(p, 0) never reaches a strategy from a trace (the trace
+ *     records it as a free); if the engine asks for it, it is a shrink to
+ *     a minimum chunk, not a free.
+ *  3. malloc_trim, mallopt, malloc_stats and huge pages are not modelled
+ *     (no trace event calls them); the double-free and corruption checks
+ *     are the engine's.
+ *  4. The binmap is replaced by an exact non-empty bitmap: the scan picks
+ *     the same bin (4.6).
+ *  5. A page the model knows resident is not touched again (gl_store.h);
+ *     link words written into neighbouring free chunks are not touched
+ *     (their pages are resident since those chunks were linked).
+ *  6. The first thread the engine shows is the process's initial thread
+ *     (main arena); a second thread makes the process multi-threaded.
+ */
+#include <string.h>
+
+#include "strategy.h"
+#include "gl_sizes.h"
+#include "gl_store.h"
+
+#define GL_NONE     UINT32_MAX
+#define GL_FAIL     UINT64_MAX       /* MORECORE_FAILURE / MAP_FAILED */
+#define GL_LOCK_CTR 16               /* per-arena lock counters reported */
+
+/* A main-arena segment (brk region or mmap fallback) or a non-main heap. */
+struct gl_heap {
+	uint64_t base, size, mprotect_size;
+	uint32_t first;                  /* record of its first chunk */
+	uint32_t last;                   /* once closed by fenceposts: the
+	                                    last fencepost's record */
+};
+
+struct gl_arena {
+	uint32_t idx;
+	uint32_t top;                    /* 0 before the first sysmalloc */
+	uint32_t bin0;                   /* bin i's header is record bin0 + i */
+	uint32_t fast[GL_NFASTBINS];
+	uint32_t next;                   /* ring of arenas (index) */
+	int have_fast, noncontig;
+	uint64_t last_remainder;         /* an address, as glibc compares it */
+	uint64_t system_mem, max_system_mem;
+	uint64_t nonempty[2];            /* bit i: bin i holds a chunk */
+	uint64_t nfast, fast_bytes, nbin, bin_bytes;
+	struct gl_heap *heaps;           /* oldest first */
+	uint32_t nheaps, cap_heaps;
+	uint64_t locks;
+};
+
+struct gl_thread {
+	uint32_t arena;                  /* thread_arena; GL_NONE: not chosen */
+	int has_tcache;
+	uint16_t counts[GL_TCACHE_BINS];
+	uint32_t heads[GL_TCACHE_BINS];
+};
+
+struct gl {
+	const struct strategy_env *env;
+	struct simos *os;
+	struct gl_store s;
+	/* tunables (mp_) */
+	uint64_t tcache_count, tcache_bins, unsorted_limit, max_fast;
+	uint64_t mmap_threshold, trim_threshold, top_pad, n_mmaps_max;
+	uint64_t arena_max, arena_test, cores;
+	int no_dyn_threshold;
+	/* process-wide state */
+	uint64_t n_mmaps, mmapped_mem, max_n_mmaps, max_mmapped_mem;
+	uint64_t sbrk_base, narenas_limit, aligned_heap_area;
+	struct gl_arena **ar;
+	uint32_t narenas, cap_ar, next_to_use;
+	struct gl_thread **th;
+	uint32_t nth, first_tid;
+	int any_thread, multi;
+	/* counters */
+	uint64_t hits, misses, locks, ntcache, consolidations, trims;
+	uint64_t extra_heaps;
+	struct sim_err err;              /* scratch for simos_touch */
+	int fault;                       /* a write hit unmapped memory */
+};
+
+#define REC(g, id) gl_r(&(g)->s, (id))
+
+/* ---- writes to simulated memory (RSS, section 13) ----------------------- */
+
+static void wr(struct gl *g, uint64_t addr, uint64_t len)
+{
+	gl_write(&g->s, g->os, addr, len, &g->err, &g->fault);
+}
+
+static void w_head(struct gl *g, uint64_t p)
+{
+	wr(g, p + 8, 8);
+}
+
+static void w_foot(struct gl *g, uint64_t p, uint64_t size)
+{
+	wr(g, p + size, 8);
+}
+
+/* ---- locks ------------------------------------------------------------- */
+
+static void lock(struct gl *g, struct gl_arena *av)
+{
+	av->locks++;
+	g->locks++;
+}
+
+/* ---- physical neighbours ------------------------------------------------ */
+
+/* Split the chunk id at offset nb; the upper part gets a new record. */
+static uint32_t split_at(struct gl *g, uint32_t id, uint64_t nb)
+{
+	uint32_t n = gl_new(&g->s);
+	struct gl_rec *p = REC(g, id), *q = REC(g, n);
+	q->addr = p->addr + nb;
+	q->size = p->size - nb;
+	p->size = nb;
+	q->arena = p->arena;
+	q->prev = id;
+	q->next = p->next;
+	if (p->next)
+		REC(g, p->next)->prev = n;
+	p->next = n;
+	return n;
+}
+
+/* Merge the chunk after id into id. */
+static void absorb_next(struct gl *g, uint32_t id)
+{
+	struct gl_rec *p = REC(g, id);
+	uint32_t n = p->next;
+	struct gl_rec *q = REC(g, n);
+	p->size += q->size;
+	p->next = q->next;
+	if (q->next)
+		REC(g, q->next)->prev = id;
+	gl_del(&g->s, n);
+}
+
+/* PREV_INUSE of id: clear only when the chunk before it is binned free. */
+static int prev_free(struct gl *g, const struct gl_rec *p)
+{
+	return p->prev && REC(g, p->prev)->st == GL_BIN;
+}
+
+/* ---- bins (4.3 - 4.6) ------------------------------------------------------- */
+
+static uint32_t hdr(const struct gl_arena *av, unsigned bin)
+{
+	return av->bin0 + bin;
+}
+
+static int bin_empty(struct gl *g, const struct gl_arena *av, unsigned bin)
+{
+	return REC(g, hdr(av, bin))->fd == hdr(av, bin);
+}
+
+static void mark_bin(struct gl_arena *av, unsigned bin)
+{
+	av->nonempty[bin >> 6] |= UINT64_C(1) << (bin & 63);
+}
+
+static void unmark_bin(struct gl_arena *av, unsigned bin)
+{
+	av->nonempty[bin >> 6] &= ~(UINT64_C(1) << (bin & 63));
+}
+
+/* Link v between b (its bk side) and f (its fd side). */
+static void ring_link(struct gl *g, uint32_t b, uint32_t v, uint32_t f)
+{
+	struct gl_rec *r = REC(g, v);
+	r->bk = b;
+	r->fd = f;
+	REC(g, b)->fd = v;
+	REC(g, f)->bk = v;
+	wr(g, r->addr + 16, 16);
+}
+
+/* unlink_chunk: take a binned chunk out of its list. */
+static void bin_unlink(struct gl *g, struct gl_arena *av, uint32_t v)
+{
+	struct gl_rec *r = REC(g, v);
+	uint32_t f = r->fd, b = r->bk;
+	struct gl_rec *fr = REC(g, f);
+	fr->bk = b;
+	REC(g, b)->fd = f;
+	if (!gl_in_smallbin_range(r->size) && r->fdn) {
+		if (fr->fdn == 0) {          /* f follows v in its size group */
+			if (r->fdn == v) {
+				fr->fdn = fr->bkn = f;
+			} else {
+				fr->fdn = r->fdn;
+				fr->bkn = r->bkn;
+				REC(g, r->fdn)->bkn = f;
+				REC(g, r->bkn)->fdn = f;
+			}
+		} else {
+			REC(g, r->fdn)->bkn = r->bkn;
+			REC(g, r->bkn)->fdn = r->fdn;
+		}
+	}
+	av->nbin--;
+	av->bin_bytes -= r->size;
+	if (r->bin >= 2 && bin_empty(g, av, r->bin))
+		unmark_bin(av, r->bin);
+}
+
+/* Put v at the head of the unsorted list (free, consolidate, remainders). */
+static void unsorted_push(struct gl *g, struct gl_arena *av, uint32_t v)
+{
+	uint32_t h = hdr(av, 1);
+	struct gl_rec *r = REC(g, v);
+	ring_link(g, h, v, REC(g, h)->fd);
+	r->st = GL_BIN;
+	r->bin = 1;
+	if (!gl_in_smallbin_range(r->size))
+		r->fdn = r->bkn = 0;
+	av->nbin++;
+	av->bin_bytes += r->size;
+}
+
+/* Sort v (just taken off the unsorted list) into its small or large bin. */
+static void bin_place(struct gl *g, struct gl_arena *av, uint32_t v)
+{
+	struct gl_rec *r = REC(g, v);
+	uint64_t size = r->size;
+	unsigned bin = gl_bin_index(size);
+	uint32_t h = hdr(av, bin), b = h, f = REC(g, h)->fd;
+	if (!gl_in_smallbin_range(size)) {
+		if (f == h) {
+			r->fdn = r->bkn = v;
+		} else if (size < REC(g, REC(g, h)->bk)->size) {
+			/* smaller than all: the tail, a new size group */
+			uint32_t first = f;
+			f = h;
+			b = REC(g, h)->bk;
+			r->fdn = first;
+			r->bkn = REC(g, first)->bkn;
+			REC(g, first)->bkn = v;
+			REC(g, r->bkn)->fdn = v;
+		} else {
+			while (size < REC(g, f)->size)
+				f = REC(g, f)->fdn;
+			if (size == REC(g, f)->size) {
+				f = REC(g, f)->fd;       /* second in its group */
+			} else {
+				r->fdn = f;
+				r->bkn = REC(g, f)->bkn;
+				REC(g, f)->bkn = v;
+				REC(g, r->bkn)->fdn = v;
+			}
+			b = REC(g, f)->bk;
+		}
+		if (r->fdn)
+			wr(g, r->addr + 32, 16);   /* fd_nextsize, bk_nextsize */
+	}
+	ring_link(g, b, v, f);
+	r->bin = (uint8_t)bin;
+	mark_bin(av, bin);
+}
+
+/* ---- tcache and fastbins ------------------------------------------------------ */
+
+static void tcache_put(struct gl *g, struct gl_thread *t, uint32_t id,
+		       uint64_t tc)
+{
+	struct gl_rec *r = REC(g, id);
+	r->st = GL_TCACHE;
+	r->fd = t->heads[tc];
+	t->heads[tc] = id;
+	t->counts[tc]++;
+	wr(g, r->addr + 16, 16);         /* next and key */
+}
+
+static uint32_t tcache_get(struct gl *g, struct gl_thread *t, uint64_t tc)
+{
+	uint32_t id = t->heads[tc];
+	struct gl_rec *r = REC(g, id);
+	t->heads[tc] = r->fd;
+	t->counts[tc]--;
+	r->st = GL_USER;
+	wr(g, r->addr + 24, 8);          /* key = 0 */
+	return id;
+}
+
+/* The tcache bin of chunk size csize, or GL_NONE when t has no room for it. */
+static uint64_t tc_bin(const struct gl *g, const struct gl_thread *t,
+		       uint64_t csize)
+{
+	uint64_t tc = gl_tidx(csize);
+	return t && t->has_tcache && tc < g->tcache_bins ? tc : GL_NONE;
+}
+
+static void fast_push(struct gl *g, struct gl_arena *av, uint32_t id)
+{
+	struct gl_rec *r = REC(g, id);
+	unsigned i = gl_fastbin_index(r->size);
+	r->st = GL_FAST;
+	r->fd = av->fast[i];
+	av->fast[i] = id;
+	av->have_fast = 1;
+	av->nfast++;
+	av->fast_bytes += r->size;
+	wr(g, r->addr + 16, 8);
+}
+
+static uint32_t fast_pop(struct gl *g, struct gl_arena *av, unsigned i)
+{
+	uint32_t id = av->fast[i];
+	struct gl_rec *r = REC(g, id);
+	av->fast[i] = r->fd;
+	av->nfast--;
+	av->fast_bytes -= r->size;
+	r->st = GL_USER;
+	return id;
+}
+
+/* ---- coalescing and consolidation (8, 8.1) ---------------------------------- */
+
+/* Merge chunk id (in no list) with its free neighbours, then put it at the
+ * head of the unsorted list or make it the top.  Returns the merged size
+ * (the new top's size when it merged into the top). */
+static uint64_t coalesce(struct gl *g, struct gl_arena *av, uint32_t id)
+{
+	struct gl_rec *p = REC(g, id);
+	if (prev_free(g, p)) {
+		uint32_t q = p->prev;
+		bin_unlink(g, av, q);
+		absorb_next(g, q);
+		id = q;
+		p = REC(g, id);
+	}
+	uint32_t n = p->next;
+	if (n != av->top) {
+		struct gl_rec *nr = REC(g, n);
+		if (nr->st == GL_BIN) {
+			bin_unlink(g, av, n);
+			absorb_next(g, id);
+		} else {
+			w_head(g, nr->addr);     /* clear its PREV_INUSE */
+		}
+		unsorted_push(g, av, id);
+		w_head(g, p->addr);
+		w_foot(g, p->addr, p->size);
+		return p->size;
+	}
+	absorb_next(g, id);
+	av->top = id;
+	p->st = GL_TOP;
+	w_head(g, p->addr);
+	return p->size;
+}
+
+/* malloc_consolidate: every fastbin, index 0 first, each from its head. */
+static void consolidate(struct gl *g, struct gl_arena *av)
+{
+	av->have_fast = 0;
+	g->consolidations++;
+	for (unsigned i = 0; i < GL_NFASTBINS; i++) {
+		uint32_t id = av->fast[i];
+		av->fast[i] = 0;
+		while (id) {
+			struct gl_rec *r = REC(g, id);
+			uint32_t next = r->fd;
+			av->nfast--;
+			av->fast_bytes -= r->size;
+			r->st = GL_USER;
+			coalesce(g, av, id);
+			id = next;
+		}
+	}
+}
+
+/* ---- the operating system ------------------------------------------------- */
+
+static uint64_t os_sbrk(struct gl *g, int64_t incr)
+{
+	uint64_t old;
+	if (incr == 0)
+		return simos_brk_current(g->os);
+	if (simos_sbrk(g->os, incr, &old) != SIM_OK)
+		return GL_FAIL;
+	return old;
+}
+
+static uint64_t os_mmap(struct gl *g, uint64_t hint, uint64_t len, int prot)
+{
+	uint64_t a;
+	return simos_mmap(g->os, hint, len, prot, 0, &a) == SIM_OK ? a : GL_FAIL;
+}
+
+static void os_munmap(struct gl *g, uint64_t addr, uint64_t len)
+{
+	simos_munmap(g->os, addr, len);
+	gl_forget(&g->s, addr, len);
+}
+
+/* ---- mmapped chunks (7.1, 8, 10.1) ---------------------------------------- */
+
+static uint32_t mmap_chunk(struct gl *g, uint64_t nb)
+{
+	uint64_t size = gl_mmap_size(nb);
+	if (size <= nb)
+		return 0;
+	uint64_t mm = os_mmap(g, 0, size, SIMOS_PROT_RW);
+	if (mm == GL_FAIL)
+		return 0;
+	uint32_t id = gl_new(&g->s);
+	struct gl_rec *r = REC(g, id);
+	r->addr = mm;
+	r->size = size;
+	r->st = GL_MMAP;
+	wr(g, mm, 16);
+	g->n_mmaps++;
+	if (g->n_mmaps > g->max_n_mmaps)
+		g->max_n_mmaps = g->n_mmaps;
+	g->mmapped_mem += size;
+	if (g->mmapped_mem > g->max_mmapped_mem)
+		g->max_mmapped_mem = g->mmapped_mem;
+	return id;
+}
+
+static void munmap_chunk(struct gl *g, uint32_t id)
+{
+	struct gl_rec *r = REC(g, id);
+	uint64_t lead = gl_lead(r), total = lead + r->size;
+	g->n_mmaps--;
+	g->mmapped_mem -= total;
+	os_munmap(g, r->addr - lead, total);
+	gl_del(&g->s, id);
+}
+
+/* mremap_chunk: resize in place or by moving; 0 when mremap fails. */
+static uint32_t mremap_chunk(struct gl *g, uint32_t id, uint64_t nb)
+{
+	struct gl_rec *r = REC(g, id);
+	uint64_t lead = gl_lead(r), block = r->addr - lead;
+	uint64_t total = lead + r->size;
+	uint64_t nsize = gl_align_up(nb + lead + GL_SIZE_SZ, GL_PAGE), cp;
+	if (nsize == total)
+		return id;
+	if (simos_mremap(g->os, block, total, nsize, 1, &cp) != SIM_OK)
+		return 0;
+	gl_forget(&g->s, block, total);
+	r->addr = cp + lead;
+	r->size = nsize - lead;
+	g->mmapped_mem = g->mmapped_mem - total + nsize;
+	if (g->mmapped_mem > g->max_mmapped_mem)
+		g->max_mmapped_mem = g->mmapped_mem;
+	w_head(g, r->addr);
+	return id;
+}
+
+/* ---- heaps of non-main arenas (7.3, 9.2) ------------------------------------ */
+
+static int heaps_room(struct gl *g, struct gl_arena *av)
+{
+	if (av->nheaps < av->cap_heaps)
+		return 1;
+	uint32_t n = av->cap_heaps ? 2 * av->cap_heaps : 4;
+	struct gl_heap *h = strat_hrealloc(g->env, av->heaps,
+					   av->cap_heaps * sizeof *h,
+					   n * sizeof *h);
+	if (!h)
+		return 0;
+	av->heaps = h;
+	av->cap_heaps = n;
+	return 1;
+}
+
+/* new_heap: a 64 MiB-aligned reservation with size bytes read/write.
+ * Returns 1 and *h, or 0. */
+static int new_heap(struct gl *g, uint64_t size, uint64_t top_pad,
+		    struct gl_heap *h)
+{
+	const uint64_t max = GL_HEAP_MAX;
+	if (size + top_pad < GL_HEAP_MIN)
+		size = GL_HEAP_MIN;
+	else if (size + top_pad <= max)
+		size += top_pad;
+	else if (size > max)
+		return 0;
+	else
+		size = max;
+	size = gl_align_up(size, GL_PAGE);
+	uint64_t p2 = GL_FAIL;
+	if (g->aligned_heap_area) {
+		p2 = os_mmap(g, g->aligned_heap_area, max, SIMOS_PROT_NONE);
+		g->aligned_heap_area = 0;
+		if (p2 != GL_FAIL && (p2 & (max - 1))) {
+			os_munmap(g, p2, max);
+			p2 = GL_FAIL;
+		}
+	}
+	if (p2 == GL_FAIL) {
+		uint64_t p1 = os_mmap(g, 0, max << 1, SIMOS_PROT_NONE);
+		if (p1 != GL_FAIL) {
+			p2 = gl_align_up(p1, max);
+			uint64_t ul = p2 - p1;
+			if (ul)
+				os_munmap(g, p1, ul);
+			else
+				g->aligned_heap_area = p2 + max;
+			os_munmap(g, p2 + max, max - ul);
+		} else {
+			p2 = os_mmap(g, 0, max, SIMOS_PROT_NONE);
+			if (p2 == GL_FAIL)
+				return 0;
+			if (p2 & (max - 1)) {
+				os_munmap(g, p2, max);
+				return 0;
+			}
+		}
+	}
+	if (simos_mprotect(g->os, p2, size, SIMOS_PROT_RW) != SIM_OK) {
+		os_munmap(g, p2, max);
+		return 0;
+	}
+	h->base = p2;
+	h->size = h->mprotect_size = size;
+	h->first = h->last = 0;
+	wr(g, p2, GL_HEAP_INFO);
+	return 1;
+}
+
+static int grow_heap(struct gl *g, struct gl_heap *h, uint64_t diff)
+{
+	diff = gl_align_up(diff, GL_PAGE);
+	uint64_t nsize = h->size + diff;
+	if (nsize > GL_HEAP_MAX)
+		return -1;
+	if (nsize > h->mprotect_size) {
+		if (simos_mprotect(g->os, h->base + h->mprotect_size,
+				   nsize - h->mprotect_size, SIMOS_PROT_RW) != SIM_OK)
+			return -2;
+		h->mprotect_size = nsize;
+	}
+	h->size = nsize;
+	return 0;
+}
+
+/* shrink_heap with overcommit_memory != 2: MADV_DONTNEED, mapping kept. */
+static int shrink_heap(struct gl *g, struct gl_heap *h, uint64_t diff)
+{
+	if (h->size < diff || h->size - diff < GL_HEAP_INFO)
+		return -1;
+	uint64_t nsize = h->size - diff;
+	simos_madvise_dontneed(g->os, h->base + nsize, diff);
+	gl_forget(&g->s, h->base + nsize, diff);
+	h->size = nsize;
+	return 0;
+}
+
+/* heap_trim: delete wholly free newest heaps, then trim the top's heap. */
+static int heap_trim(struct gl *g, struct gl_arena *av, uint64_t pad)
+{
+	uint32_t hi = av->nheaps - 1;
+	while (hi > 0 && REC(g, av->top)->addr == av->heaps[hi].base + GL_HEAP_INFO) {
+		struct gl_heap *prev = &av->heaps[hi - 1];
+		/* the fencepost at the end of the previous heap, and before it
+		 * the 16-byte fencepost or the small old-top remnant */
+		uint32_t p = REC(g, prev->last)->prev;
+		struct gl_rec *pr = REC(g, p);
+		uint64_t nsize = pr->size + (GL_MINSIZE - 2 * GL_SIZE_SZ);
+		int pfree = prev_free(g, pr);
+		if (pfree)
+			nsize += REC(g, pr->prev)->size;
+		if (nsize + (GL_HEAP_MAX - prev->size) < pad + GL_MINSIZE + GL_PAGE)
+			break;
+		av->system_mem -= av->heaps[hi].size;
+		gl_del(&g->s, av->top);
+		os_munmap(g, av->heaps[hi].base, GL_HEAP_MAX);
+		av->nheaps--;
+		g->extra_heaps--;
+		if (pfree) {
+			p = pr->prev;
+			bin_unlink(g, av, p);
+		}
+		while (REC(g, p)->next)
+			absorb_next(g, p);
+		prev->last = 0;
+		pr = REC(g, p);
+		pr->size = nsize;
+		pr->st = GL_TOP;
+		av->top = p;
+		w_head(g, pr->addr);
+		hi--;
+	}
+	struct gl_rec *t = REC(g, av->top);
+	uint64_t top_size = t->size;
+	if (top_size < g->trim_threshold)
+		return 0;
+	int64_t top_area = (int64_t)top_size - GL_MINSIZE - 1;
+	if (top_area < 0 || (uint64_t)top_area <= pad)
+		return 0;
+	uint64_t extra = gl_align_down((uint64_t)top_area - pad, GL_PAGE);
+	if (extra == 0 || shrink_heap(g, &av->heaps[hi], extra) != 0)
+		return 0;
+	av->system_mem -= extra;
+	t->size -= extra;
+	g->trims++;
+	return 1;
+}
+
+/* ---- systrim (9.1) ----------------------------------------------------------- */
+
+static int systrim(struct gl *g, uint64_t pad, struct gl_arena *av)
+{
+	struct gl_rec *t = REC(g, av->top);
+	uint64_t top_size = t->size;
+	int64_t top_area = (int64_t)top_size - GL_MINSIZE - 1;
+	if (top_area <= (int64_t)pad)
+		return 0;
+	uint64_t extra = gl_align_down((uint64_t)top_area - pad, GL_PAGE);
+	if (extra == 0)
+		return 0;
+	uint64_t cur = os_sbrk(g, 0);
+	if (cur != t->addr + top_size)
+		return 0;
+	os_sbrk(g, -(int64_t)extra);
+	uint64_t nbrk = os_sbrk(g, 0);
+	uint64_t released = cur - nbrk;
+	if (released == 0)
+		return 0;
+	gl_forget(&g->s, nbrk, released);
+	av->heaps[av->nheaps - 1].size -= released;
+	av->system_mem -= released;
+	t->size -= released;
+	g->trims++;
+	return 1;
+}
+
+/* ---- _int_free (8) ------------------------------------------------------------- */
+
+static void int_free(struct gl *g, struct gl_arena *av, uint32_t id,
+		     struct gl_thread *t, int have_lock)
+{
+	struct gl_rec *r = REC(g, id);
+	uint64_t size = r->size;
+	uint64_t tc = tc_bin(g, t, size);
+	if (tc != GL_NONE && t->counts[tc] < g->tcache_count) {
+		tcache_put(g, t, id, tc);
+		return;
+	}
+	if (size <= g->max_fast) {
+		fast_push(g, av, id);
+		return;
+	}
+	if (r->st == GL_MMAP) {
+		munmap_chunk(g, id);
+		return;
+	}
+	if (g->multi && !have_lock)
+		lock(g, av);
+	uint64_t merged = coalesce(g, av, id);
+	if (merged < GL_CONSOLIDATE)
+		return;
+	if (av->have_fast)
+		consolidate(g, av);
+	if (av->idx == 0) {
+		if (REC(g, av->top)->size >= g->trim_threshold)
+			systrim(g, g->top_pad, av);
+	} else {
+		heap_trim(g, av, g->top_pad);
+	}
+}
+
+/* ---- sysmalloc (7) ------------------------------------------------------------ */
+
+/* Split nb bytes off the bottom of the top chunk; the victim keeps the
+ * top's record (it stays the first chunk of its segment if the top was). */
+static uint32_t split_top(struct gl *g, struct gl_arena *av, uint64_t nb)
+{
+	uint32_t v = av->top;
+	uint32_t n = split_at(g, v, nb);
+	struct gl_rec *vr = REC(g, v), *nr = REC(g, n);
+	vr->st = GL_USER;
+	nr->st = GL_TOP;
+	av->top = n;
+	w_head(g, vr->addr);
+	w_head(g, nr->addr);
+	return v;
+}
+
+/* A new top chunk starting a segment (main) or a heap (non-main). */
+static uint32_t new_top(struct gl *g, struct gl_arena *av, uint64_t addr,
+			uint64_t size)
+{
+	uint32_t n = gl_new(&g->s);
+	struct gl_rec *r = REC(g, n);
+	r->addr = addr;
+	r->size = size;
+	r->st = GL_TOP;
+	r->arena = (uint16_t)av->idx;
+	av->top = n;
+	w_head(g, addr);
+	return n;
+}
+
+/* Main arena, old top cut off by a gap (7.2 step 5): two 16-byte
+ * fenceposts at its end, the rest freed when it is a chunk. */
+static void fence_main(struct gl *g, struct gl_arena *av, uint32_t id,
+		       uint64_t old_size, struct gl_thread *t)
+{
+	uint64_t s2 = (old_size - 2 * GL_HDR) & ~(uint64_t)GL_MASK;
+	uint32_t f1 = s2 ? split_at(g, id, s2) : id;
+	uint32_t f2 = split_at(g, f1, GL_HDR);
+	REC(g, f1)->st = GL_FENCE;
+	REC(g, f2)->st = GL_FENCE;
+	w_head(g, REC(g, id)->addr);
+	w_head(g, REC(g, f1)->addr);
+	w_head(g, REC(g, f2)->addr);
+	av->heaps[av->nheaps - 2].last = f2;
+	if (s2 >= GL_MINSIZE) {
+		REC(g, id)->st = GL_USER;
+		int_free(g, av, id, t, 1);
+	} else if (s2) {
+		REC(g, id)->st = GL_FENCE;
+	}
+}
+
+/* Non-main arena, old top left at the end of a full heap (7.3 step 3). */
+static void fence_heap(struct gl *g, struct gl_arena *av, uint32_t id,
+		       uint64_t old_size, struct gl_thread *t)
+{
+	uint64_t s2 = (old_size - GL_MINSIZE) & ~(uint64_t)GL_MASK;
+	struct gl_rec *p = REC(g, id);
+	uint32_t f2;
+	if (s2 >= GL_MINSIZE) {
+		uint32_t f1 = split_at(g, id, s2);
+		f2 = split_at(g, f1, GL_HDR);
+		REC(g, f1)->st = GL_FENCE;
+		w_head(g, REC(g, f1)->addr);
+		w_foot(g, REC(g, f1)->addr, GL_HDR);
+	} else {
+		f2 = split_at(g, id, s2 + GL_HDR);
+		p->st = GL_FENCE;
+		w_foot(g, p->addr, p->size);
+	}
+	REC(g, f2)->st = GL_FENCE;
+	w_head(g, REC(g, f2)->addr);
+	w_head(g, p->addr);
+	av->heaps[av->nheaps - 2].last = f2;
+	if (s2 >= GL_MINSIZE) {
+		p->st = GL_USER;
+		int_free(g, av, id, t, 1);
+	}
+}
+
+/* Grow a non-main arena: extend its heap, else start a new heap, else try
+ * a direct mmap.  Returns an mmapped chunk, or 0 (top possibly bigger). */
+static uint32_t grow_nonmain(struct gl *g, struct gl_arena *av, uint64_t nb,
+			     struct gl_thread *t, int tried_mmap)
+{
+	uint32_t top = av->top;
+	struct gl_rec *tr = REC(g, top);
+	uint64_t old_size = tr->size;
+	struct gl_heap *h = &av->heaps[av->nheaps - 1], nh;
+	uint64_t old_hsize = h->size;
+	if (grow_heap(g, h, GL_MINSIZE + nb - old_size) == 0) {
+		av->system_mem += h->size - old_hsize;
+		tr->size = h->base + h->size - tr->addr;
+		w_head(g, tr->addr);
+		return 0;
+	}
+	if (heaps_room(g, av) &&
+	    new_heap(g, nb + GL_MINSIZE + GL_HEAP_INFO, g->top_pad, &nh)) {
+		av->system_mem += nh.size;
+		nh.first = new_top(g, av, nh.base + GL_HEAP_INFO,
+				   nh.size - GL_HEAP_INFO);
+		av->heaps[av->nheaps++] = nh;
+		g->extra_heaps++;
+		fence_heap(g, av, top, old_size, t);
+		return 0;
+	}
+	return tried_mmap ? 0 : mmap_chunk(g, nb);
+}
+
+/* Grow the main arena with brk, or with mmap when brk fails (7.2). */
+static void grow_main(struct gl *g, struct gl_arena *av, uint64_t nb,
+		      struct gl_thread *t)
+{
+	uint32_t old_top = av->top;
+	uint64_t old_size = old_top ? REC(g, old_top)->size : 0;
+	uint64_t old_end = old_top ? REC(g, old_top)->addr + old_size : 0;
+	uint64_t size = nb + g->top_pad + GL_MINSIZE;
+	if (!heaps_room(g, av))
+		return;   /* no host memory for a segment: as if brk failed */
+	if (!av->noncontig)
+		size -= old_size;
+	size = gl_align_up(size, GL_PAGE);
+	uint64_t brk = GL_FAIL, snd = GL_FAIL;
+	if ((int64_t)size > 0)
+		brk = os_sbrk(g, (int64_t)size);
+	if (brk == GL_FAIL) {               /* sysmalloc_mmap_fallback */
+		uint64_t ms = av->noncontig ? size
+					    : gl_align_up(size + old_size, GL_PAGE);
+		if (ms < GL_MMAP_AS_CORE)
+			ms = GL_MMAP_AS_CORE;
+		uint64_t mb = ms > nb ? os_mmap(g, 0, ms, SIMOS_PROT_RW) : GL_FAIL;
+		if (mb != GL_FAIL) {
+			av->noncontig = 1;
+			brk = mb;
+			snd = mb + ms;
+			size = ms;
+		}
+	}
+	if (brk == GL_FAIL)
+		return;
+	if (!g->sbrk_base)
+		g->sbrk_base = brk;
+	av->system_mem += size;
+	if (old_top && brk == old_end && snd == GL_FAIL) {
+		av->heaps[av->nheaps - 1].size += size;
+		REC(g, old_top)->size += size;
+		w_head(g, REC(g, old_top)->addr);
+		return;
+	}
+	uint64_t correction = 0, aligned = brk;
+	if (!av->noncontig) {
+		if (old_size)
+			av->system_mem += brk - old_end;   /* foreign sbrk */
+		uint64_t mis = (brk + GL_HDR) & GL_MASK;
+		if (mis) {
+			correction = GL_ALIGN - mis;
+			aligned += correction;
+		}
+		correction += old_size;
+		uint64_t end = brk + size + correction;
+		correction += gl_align_up(end, GL_PAGE) - end;
+		snd = os_sbrk(g, (int64_t)correction);
+		if (snd == GL_FAIL) {
+			correction = 0;
+			snd = os_sbrk(g, 0);
+		}
+	} else if (snd == GL_FAIL) {
+		snd = os_sbrk(g, 0);
+	}
+	struct gl_heap seg = {brk, snd + correction - brk, 0, 0, 0};
+	seg.first = new_top(g, av, aligned, snd - aligned + correction);
+	av->heaps[av->nheaps++] = seg;
+	av->system_mem += correction;
+	if (old_size)
+		fence_main(g, av, old_top, old_size, t);
+}
+
+static uint32_t sysmalloc(struct gl *g, uint64_t nb, struct gl_arena *av,
+			  struct gl_thread *t)
+{
+	int tried_mmap = 0;
+	if (!av || (nb >= g->mmap_threshold && g->n_mmaps < g->n_mmaps_max)) {
+		uint32_t id = mmap_chunk(g, nb);
+		if (id)
+			return id;
+		tried_mmap = 1;
+	}
+	if (!av)
+		return 0;
+	if (av->idx != 0) {
+		uint32_t id = grow_nonmain(g, av, nb, t, tried_mmap);
+		if (id)
+			return id;
+	} else {
+		grow_main(g, av, nb, t);
+	}
+	if (av->system_mem > av->max_system_mem)
+		av->max_system_mem = av->system_mem;
+	if (av->top && REC(g, av->top)->size >= nb + GL_MINSIZE)
+		return split_top(g, av, nb);
+	return 0;
+}
+
+/* ---- _int_malloc (6) ----------------------------------------------------------- */
+
+/* A binned chunk v, already unlinked, for a request of nb: handed out whole
+ * when less than MINSIZE would be left, else split with the remainder at
+ * the head of the unsorted list (and as last_remainder when set_lr). */
+static uint32_t take_chunk(struct gl *g, struct gl_arena *av, uint32_t v,
+			   uint64_t nb, int set_lr)
+{
+	struct gl_rec *r = REC(g, v);
+	r->st = GL_USER;
+	if (r->size - nb < GL_MINSIZE) {
+		w_head(g, REC(g, r->next)->addr);   /* its PREV_INUSE */
+		return v;
+	}
+	uint32_t rem = split_at(g, v, nb);
+	struct gl_rec *rr = REC(g, rem);
+	unsorted_push(g, av, rem);
+	if (set_lr)
+		av->last_remainder = rr->addr;
+	w_head(g, r->addr);
+	w_head(g, rr->addr);
+	w_foot(g, rr->addr, rr->size);
+	return v;
+}
+
+/* The tail of small bin idx, marked in use. */
+static uint32_t small_take(struct gl *g, struct gl_arena *av, unsigned idx)
+{
+	uint32_t v = REC(g, hdr(av, idx))->bk;
+	bin_unlink(g, av, v);
+	struct gl_rec *r = REC(g, v);
+	r->st = GL_USER;
+	w_head(g, REC(g, r->next)->addr);
+	return v;
+}
+
+/* 6.5a: split the lone last_remainder v; the rest takes its place. */
+static uint32_t split_remainder(struct gl *g, struct gl_arena *av, uint32_t v,
+				uint64_t nb)
+{
+	uint32_t uh = hdr(av, 1);
+	uint32_t rem = split_at(g, v, nb);
+	struct gl_rec *r = REC(g, v), *rr = REC(g, rem), *h = REC(g, uh);
+	h->fd = h->bk = rem;
+	rr->fd = rr->bk = uh;
+	rr->st = GL_BIN;
+	rr->bin = 1;
+	if (!gl_in_smallbin_range(rr->size))
+		rr->fdn = rr->bkn = 0;
+	av->last_remainder = rr->addr;
+	av->bin_bytes -= nb;
+	r->st = GL_USER;
+	w_head(g, r->addr);
+	w_head(g, rr->addr);
+	w_foot(g, rr->addr, rr->size);
+	wr(g, rr->addr + 16, 16);
+	return v;
+}
+
+/* 6.7: best fit in large bin idx, the second chunk of a size group. */
+static uint32_t large_best_fit(struct gl *g, struct gl_arena *av, unsigned idx,
+			       uint64_t nb)
+{
+	uint32_t h = hdr(av, idx), first = REC(g, h)->fd;
+	if (first == h || REC(g, first)->size < nb)
+		return 0;
+	uint32_t v = REC(g, first)->bkn;
+	while (REC(g, v)->size < nb)
+		v = REC(g, v)->bkn;
+	struct gl_rec *r = REC(g, v);
+	if (v != REC(g, h)->bk && REC(g, r->fd)->size == r->size)
+		v = r->fd;
+	bin_unlink(g, av, v);
+	return take_chunk(g, av, v, nb, 0);
+}
+
+/* 6.8: the smallest chunk of the first non-empty bin from bin on. */
+static uint32_t bin_scan(struct gl *g, struct gl_arena *av, unsigned bin,
+			 uint64_t nb)
+{
+	for (unsigned w = bin >> 6; w < 2; w++) {
+		uint64_t m = av->nonempty[w];
+		if (w == bin >> 6)
+			m &= ~UINT64_C(0) << (bin & 63);
+		if (!m)
+			continue;
+		unsigned b = (w << 6) + (unsigned)__builtin_ctzll(m);
+		uint32_t v = REC(g, hdr(av, b))->bk;
+		bin_unlink(g, av, v);
+		return take_chunk(g, av, v, nb, gl_in_smallbin_range(nb));
+	}
+	return 0;
+}
+
+/* Take the tail of the unsorted list off the ring (it stays binned). */
+static uint32_t unsorted_pop(struct gl *g, struct gl_arena *av)
+{
+	uint32_t uh = hdr(av, 1);
+	uint32_t v = REC(g, uh)->bk;
+	uint32_t b = REC(g, v)->bk;
+	REC(g, uh)->bk = b;
+	REC(g, b)->fd = uh;
+	return v;
+}
+
+/* The fast paths: a fastbin or the exact small bin, stashing the rest of
+ * the bin into the tcache.  0 when both are empty. */
+static uint32_t malloc_exact(struct gl *g, struct gl_arena *av, uint64_t nb,
+			     struct gl_thread *t, uint64_t tc)
+{
+	if (nb <= g->max_fast) {
+		unsigned i = gl_fastbin_index(nb);
+		if (av->fast[i]) {
+			uint32_t v = fast_pop(g, av, i);
+			if (tc != GL_NONE)
+				while (t->counts[tc] < g->tcache_count && av->fast[i])
+					tcache_put(g, t, fast_pop(g, av, i), tc);
+			return v;
+		}
+	}
+	if (gl_in_smallbin_range(nb)) {
+		unsigned idx = gl_smallbin_index(nb);
+		if (!bin_empty(g, av, idx)) {
+			uint32_t v = small_take(g, av, idx);
+			if (tc != GL_NONE)
+				while (t->counts[tc] < g->tcache_count &&
+				       !bin_empty(g, av, idx))
+					tcache_put(g, t, small_take(g, av, idx), tc);
+			return v;
+		}
+	}
+	return 0;
+}
+
+static uint32_t int_malloc(struct gl *g, struct gl_arena *av, uint64_t bytes,
+			   struct gl_thread *t)
+{
+	uint64_t nb = gl_checked_request2size(bytes);
+	if (!nb)
+		return 0;
+	if (!av)
+		return sysmalloc(g, nb, NULL, t);
+	uint64_t tc = tc_bin(g, t, nb);
+	uint32_t v = malloc_exact(g, av, nb, t, tc);
+	if (v)
+		return v;
+	int small = gl_in_smallbin_range(nb);
+	unsigned idx = small ? gl_smallbin_index(nb) : gl_largebin_index(nb);
+	if (!small && av->have_fast)
+		consolidate(g, av);
+	int return_cached = 0;
+	uint64_t ucount = 0;
+	uint32_t uh = hdr(av, 1);
+	for (;;) {
+		unsigned iters = 0;
+		while ((v = REC(g, uh)->bk) != uh) {
+			struct gl_rec *r = REC(g, v);
+			uint64_t size = r->size;
+			if (small && r->bk == uh && r->addr == av->last_remainder &&
+			    size > nb + GL_MINSIZE)
+				return split_remainder(g, av, v, nb);
+			unsorted_pop(g, av);
+			if (size == nb) {
+				av->nbin--;
+				av->bin_bytes -= size;
+				r->st = GL_USER;
+				w_head(g, REC(g, r->next)->addr);
+				if (tc == GL_NONE || t->counts[tc] >= g->tcache_count)
+					return v;
+				tcache_put(g, t, v, tc);
+				return_cached = 1;
+				continue;
+			}
+			bin_place(g, av, v);
+			ucount++;
+			if (return_cached && g->unsorted_limit &&
+			    ucount > g->unsorted_limit)
+				return tcache_get(g, t, tc);
+			if (++iters >= GL_MAX_ITERS)
+				break;
+		}
+		if (return_cached)
+			return tcache_get(g, t, tc);
+		if (!small && (v = large_best_fit(g, av, idx, nb)))
+			return v;
+		if ((v = bin_scan(g, av, idx + 1, nb)))
+			return v;
+		if (av->top && REC(g, av->top)->size >= nb + GL_MINSIZE)
+			return split_top(g, av, nb);
+		if (!av->have_fast)
+			return sysmalloc(g, nb, av, t);
+		consolidate(g, av);
+	}
+}
+
+/* ---- arenas (14) --------------------------------------------------------------- */
+
+static void arena_free(struct gl *g, struct gl_arena *av)
+{
+	strat_hfree(g->env, av->heaps, av->cap_heaps * sizeof *av->heaps);
+	strat_hfree(g->env, av, sizeof *av);
+}
+
+/* A fresh arena structure with its bin headers; NULL on host OOM. */
+static struct gl_arena *arena_alloc(struct gl *g)
+{
+	if (g->narenas == g->cap_ar) {
+		uint32_t n = g->cap_ar ? 2 * g->cap_ar : 8;
+		struct gl_arena **a = strat_hrealloc(g->env, g->ar,
+						     g->cap_ar * sizeof *a,
+						     n * sizeof *a);
+		if (!a)
+			return NULL;
+		g->ar = a;
+		g->cap_ar = n;
+	}
+	struct gl_arena *av = strat_halloc(g->env, sizeof *av);
+	if (!av)
+		return NULL;
+	memset(av, 0, sizeof *av);
+	if (!heaps_room(g, av) || !gl_store_reserve_recs(&g->s, 16) ||
+	    !(av->bin0 = gl_new_run(&g->s, GL_NBINS))) {
+		arena_free(g, av);
+		return NULL;
+	}
+	av->idx = g->narenas;
+	for (uint32_t h = av->bin0; h < av->bin0 + GL_NBINS; h++) {
+		struct gl_rec *r = REC(g, h);
+		r->st = GL_BINHDR;
+		r->fd = r->bk = r->fdn = r->bkn = h;
+	}
+	return av;
+}
+
+static void gl_del_bins(struct gl *g, struct gl_arena *av)
+{
+	for (uint32_t h = av->bin0; h < av->bin0 + GL_NBINS; h++)
+		gl_del(&g->s, h);
+}
+
+/* _int_new_arena: an arena at the start of a new heap, linked after main,
+ * made the thread's and locked.  NULL when no heap can be had. */
+static struct gl_arena *new_arena(struct gl *g, struct gl_thread *t,
+				  uint64_t size)
+{
+	struct gl_heap h;
+	const uint64_t hdr_sz = GL_HEAP_INFO + GL_MSTATE + GL_ALIGN;
+	struct gl_arena *av = arena_alloc(g);
+	if (!av)
+		return NULL;
+	if (!new_heap(g, size + hdr_sz, g->top_pad, &h) &&
+	    !new_heap(g, hdr_sz, g->top_pad, &h)) {
+		gl_del_bins(g, av);
+		arena_free(g, av);
+		return NULL;
+	}
+	g->ar[g->narenas++] = av;
+	av->noncontig = 1;
+	av->system_mem = av->max_system_mem = h.size;
+	wr(g, h.base, GL_ARENA_HDR);
+	h.first = new_top(g, av, h.base + GL_ARENA_HDR, h.size - GL_ARENA_HDR);
+	av->heaps[av->nheaps++] = h;
+	av->next = g->ar[0]->next;
+	g->ar[0]->next = av->idx;
+	t->arena = av->idx;
+	lock(g, av);
+	return av;
+}
+
+/* reused_arena without contention: round robin along the ring from main. */
+static struct gl_arena *reused_arena(struct gl *g, struct gl_thread *t)
+{
+	struct gl_arena *av = g->ar[g->next_to_use];
+	lock(g, av);
+	t->arena = av->idx;
+	g->next_to_use = av->next;
+	return av;
+}
+
+/* arena_get2 (free_list always empty: threads never exit). */
+static struct gl_arena *arena_get2(struct gl *g, struct gl_thread *t,
+				   uint64_t size)
+{
+	if (!g->narenas_limit) {
+		if (g->arena_max)
+			g->narenas_limit = g->arena_max;
+		else if (g->narenas > g->arena_test)
+			g->narenas_limit = 8 * (g->cores ? g->cores : 2);
+	}
+	if (g->narenas <= g->narenas_limit - 1 && g->narenas < UINT16_MAX) {
+		struct gl_arena *av = new_arena(g, t, size);
+		if (av)
+			return av;
+		return NULL;
+	}
+	return reused_arena(g, t);
+}
+
+/* arena_get: the thread's arena, locked; chosen on first use. */
+static struct gl_arena *arena_get(struct gl *g, struct gl_thread *t,
+				  uint64_t size)
+{
+	if (t->arena != GL_NONE) {
+		struct gl_arena *av = g->ar[t->arena];
+		lock(g, av);
+		return av;
+	}
+	return arena_get2(g, t, size);
+}
+
+/* arena_get_retry: after a failure, main; after main failed, another. */
+static struct gl_arena *arena_get_retry(struct gl *g, struct gl_thread *t,
+					struct gl_arena *av, uint64_t size)
+{
+	if (av->idx != 0) {
+		lock(g, g->ar[0]);
+		return g->ar[0];
+	}
+	return arena_get2(g, t, size);
+}
+
+/* ---- threads and the tcache (5) ---------------------------------------------- */
+
+static struct gl_thread *thread_of(struct gl *g, uint32_t tid)
+{
+	if (tid >= g->nth) {
+		if (tid >= (UINT32_C(1) << 20))
+			return NULL;
+		uint32_t n = g->nth ? g->nth : 8;
+		while (n <= tid)
+			n *= 2;
+		struct gl_thread **a = strat_hrealloc(g->env, g->th,
+						      g->nth * sizeof *a,
+						      n * sizeof *a);
+		if (!a)
+			return NULL;
+		memset(a + g->nth, 0, (n - g->nth) * sizeof *a);
+		g->th = a;
+		g->nth = n;
+	}
+	struct gl_thread *t = g->th[tid];
+	if (t)
+		return t;
+	t = strat_halloc(g->env, sizeof *t);
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof *t);
+	t->arena = GL_NONE;
+	if (!g->any_thread) {
+		g->any_thread = 1;
+		g->first_tid = tid;
+		t->arena = 0;            /* ptmalloc_init: the initial thread */
+	} else {
+		g->multi = 1;            /* a second thread exists */
+	}
+	g->th[tid] = t;
+	return t;
+}
+
+/* tcache_init: the 656-byte struct from the thread's arena. */
+static void maybe_init_tcache(struct gl *g, struct gl_thread *t)
+{
+	if (!t || t->has_tcache || !gl_store_reserve_recs(&g->s, 32))
+		return;
+	struct gl_arena *av = arena_get(g, t, GL_TCACHE_STRUCT);
+	uint32_t id = int_malloc(g, av, GL_TCACHE_STRUCT, t);
+	if (!id && av) {
+		av = arena_get_retry(g, t, av, GL_TCACHE_STRUCT);
+		id = av ? int_malloc(g, av, GL_TCACHE_STRUCT, t) : 0;
+	}
+	if (!id)
+		return;
+	t->has_tcache = 1;
+	g->ntcache++;
+	wr(g, REC(g, id)->addr + GL_HDR, GL_TCACHE_STRUCT);
+}
+
+/* ---- the public functions (6, 8, 10) ------------------------------------------ */
+
+static struct gl_arena *arena_of(struct gl *g, const struct gl_rec *r)
+{
+	return g->ar[r->arena];
+}
+
+/* __libc_malloc. */
+static uint32_t lib_malloc(struct gl *g, struct gl_thread *t, uint64_t bytes)
+{
+	uint64_t nb = gl_checked_request2size(bytes);
+	if (!nb)
+		return 0;
+	maybe_init_tcache(g, t);
+	uint64_t tc = tc_bin(g, t, nb);
+	if (tc != GL_NONE && t->counts[tc] > 0) {
+		g->hits++;
+		return tcache_get(g, t, tc);
+	}
+	g->misses++;
+	if (!g->multi)
+		return int_malloc(g, g->ar[0], bytes, t);
+	struct gl_arena *av = arena_get(g, t, bytes);
+	uint32_t id = int_malloc(g, av, bytes, t);
+	if (!id && av) {
+		av = arena_get_retry(g, t, av, bytes);
+		id = av ? int_malloc(g, av, bytes, t) : 0;
+	}
+	return id;
+}
+
+/* __libc_free. */
+static void lib_free(struct gl *g, struct gl_thread *t, uint32_t id)
+{
+	struct gl_rec *r = REC(g, id);
+	if (r->st == GL_MMAP) {
+		uint64_t word = r->size | 2;   /* chunksize_nomask */
+		if (!g->no_dyn_threshold && word > g->mmap_threshold &&
+		    word <= GL_MMAP_THR_MAX) {
+			g->mmap_threshold = r->size;
+			g->trim_threshold = 2 * r->size;
+		}
+		munmap_chunk(g, id);
+		return;
+	}
+	maybe_init_tcache(g, t);
+	int_free(g, arena_of(g, REC(g, id)), id, t, 0);
+}
+
+/* __libc_calloc: no tcache lookup; clearing decides what becomes resident. */
+static uint32_t lib_calloc(struct gl *g, struct gl_thread *t, uint64_t bytes)
+{
+	maybe_init_tcache(g, t);
+	g->misses++;
+	struct gl_arena *av = g->multi ? arena_get(g, t, bytes) : g->ar[0];
+	uint64_t oldtop = 0, oldtopsize = 0;
+	if (av && av->top) {
+		struct gl_rec *tr = REC(g, av->top);
+		oldtop = tr->addr;
+		oldtopsize = tr->size;
+		if (av->idx == 0 &&
+		    oldtopsize < g->sbrk_base + av->max_system_mem - oldtop)
+			oldtopsize = g->sbrk_base + av->max_system_mem - oldtop;
+		if (av->idx != 0) {
+			const struct gl_heap *h = &av->heaps[av->nheaps - 1];
+			if (oldtopsize < h->base + h->mprotect_size - oldtop)
+				oldtopsize = h->base + h->mprotect_size - oldtop;
+		}
+	}
+	uint32_t id = int_malloc(g, av, bytes, t);
+	if (g->multi && !id && av) {
+		av = arena_get_retry(g, t, av, bytes);
+		id = av ? int_malloc(g, av, bytes, t) : 0;
+	}
+	if (!id)
+		return 0;
+	struct gl_rec *r = REC(g, id);
+	if (r->st == GL_MMAP)
+		return id;           /* fresh mapping: already zero */
+	uint64_t csz = r->size;
+	if (r->addr == oldtop && csz > oldtopsize)
+		csz = oldtopsize;    /* only the part not freshly sbrk'd */
+	if (csz > GL_SIZE_SZ)
+		wr(g, r->addr + GL_HDR, csz - GL_SIZE_SZ);
+	return id;
+}
+
+/* memalign of an mmapped chunk: move its start, the mapping stays. */
+static void set_lead_mmap(struct gl *g, struct gl_rec *p, uint64_t brk,
+			  uint64_t lead)
+{
+	gl_set_lead(p, gl_lead(p) + lead);
+	p->addr = brk;
+	p->size -= lead;
+	wr(g, brk, GL_HDR);
+}
+
+/* _int_memalign (10.3). */
+static uint32_t int_memalign(struct gl *g, struct gl_arena *av, uint64_t align,
+			     uint64_t bytes, struct gl_thread *t)
+{
+	uint64_t nb = gl_checked_request2size(bytes);
+	if (!nb || nb + align + GL_MINSIZE < nb)
+		return 0;
+	uint32_t id = int_malloc(g, av, nb + align + GL_MINSIZE, t);
+	if (!id)
+		return 0;
+	struct gl_rec *p = REC(g, id);
+	uint64_t mem = p->addr + GL_HDR;
+	if (mem % align) {
+		uint64_t brk = gl_align_up(mem, align) - GL_HDR;
+		if (brk - p->addr < GL_MINSIZE)
+			brk += align;
+		uint64_t lead = brk - p->addr;
+		if (p->st == GL_MMAP) {
+			set_lead_mmap(g, p, brk, lead);
+			return id;
+		}
+		uint32_t n = split_at(g, id, lead);
+		struct gl_rec *nr = REC(g, n);
+		nr->st = GL_USER;
+		w_head(g, nr->addr);
+		w_head(g, REC(g, nr->next)->addr);
+		w_head(g, p->addr);
+		int_free(g, av, id, t, 1);
+		id = n;
+		p = nr;
+	}
+	if (p->st != GL_MMAP && p->size > nb + GL_MINSIZE) {
+		uint32_t rem = split_at(g, id, nb);
+		REC(g, rem)->st = GL_USER;
+		w_head(g, REC(g, rem)->addr);
+		w_head(g, p->addr);
+		int_free(g, av, rem, t, 1);
+	}
+	return id;
+}
+
+/* _mid_memalign. */
+static uint32_t lib_memalign(struct gl *g, struct gl_thread *t, uint64_t align,
+			     uint64_t bytes)
+{
+	if (align <= GL_ALIGN)
+		return lib_malloc(g, t, bytes);
+	if (align < GL_MINSIZE)
+		align = GL_MINSIZE;
+	if (align & (align - 1)) {
+		uint64_t a = 2 * GL_ALIGN;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	g->misses++;
+	if (!g->multi)
+		return int_memalign(g, g->ar[0], align, bytes, t);
+	struct gl_arena *av = arena_get(g, t, bytes + align + GL_MINSIZE);
+	uint32_t id = int_memalign(g, av, align, bytes, t);
+	if (!id && av) {
+		av = arena_get_retry(g, t, av, bytes);
+		id = av ? int_memalign(g, av, align, bytes, t) : 0;
+	}
+	return id;
+}
+
+/* _int_realloc (10.1 step 4). */
+static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
+			    uint64_t nb, struct gl_thread *t)
+{
+	struct gl_rec *p = REC(g, id);
+	uint64_t oldsize = p->size;
+	uint32_t n = p->next;
+	struct gl_rec *nr = REC(g, n);
+	if (oldsize < nb) {
+		if (n == av->top && oldsize + nr->size >= nb + GL_MINSIZE) {
+			uint64_t total = oldsize + nr->size;
+			p->size = nb;
+			nr->addr = p->addr + nb;
+			nr->size = total - nb;
+			w_head(g, p->addr);
+			w_head(g, nr->addr);
+			return id;
+		}
+		if (n != av->top && nr->st == GL_BIN && oldsize + nr->size >= nb) {
+			bin_unlink(g, av, n);
+			absorb_next(g, id);
+		} else {
+			g->misses++;
+			uint32_t m = int_malloc(g, av, nb - GL_MASK, t);
+			if (!m)
+				return 0;
+			struct gl_rec *mr = REC(g, m);
+			if (mr->addr != p->addr + oldsize) {
+				int_free(g, av, id, t, 1);
+				return m;
+			}
+			absorb_next(g, id);   /* the new chunk is the next one */
+		}
+	}
+	if (p->size - nb < GL_MINSIZE) {
+		w_head(g, p->addr);
+		w_head(g, REC(g, p->next)->addr);
+		return id;
+	}
+	uint32_t rem = split_at(g, id, nb);
+	struct gl_rec *rr = REC(g, rem);
+	rr->st = GL_USER;
+	w_head(g, p->addr);
+	w_head(g, rr->addr);
+	w_head(g, REC(g, rr->next)->addr);
+	int_free(g, av, rem, t, 1);
+	return id;
+}
+
+/* __libc_realloc for a live chunk (bytes == 0 is a shrink, see 2.). */
+static uint32_t lib_realloc(struct gl *g, struct gl_thread *t, uint32_t id,
+			    uint64_t bytes)
+{
+	struct gl_rec *r = REC(g, id);
+	struct gl_arena *av = NULL;
+	if (r->st != GL_MMAP) {
+		maybe_init_tcache(g, t);
+		av = arena_of(g, r);
+	}
+	uint64_t nb = gl_checked_request2size(bytes);
+	if (!nb)
+		return 0;
+	if (r->st == GL_MMAP) {
+		if (mremap_chunk(g, id, nb))
+			return id;
+		if (r->size - GL_SIZE_SZ >= nb)
+			return id;
+		uint32_t m = lib_malloc(g, t, bytes);
+		if (m)
+			munmap_chunk(g, id);
+		return m;
+	}
+	if (!g->multi)
+		return int_realloc(g, av, id, nb, t);
+	lock(g, av);
+	uint32_t m = int_realloc(g, av, id, nb, t);
+	if (!m) {
+		m = lib_malloc(g, t, bytes);
+		if (m)
+			int_free(g, av, id, t, 0);
+	}
+	return m;
+}
+
+/* ---- parameters and counters ------------------------------------------------- */
+
+enum {
+	P_TCACHE_COUNT, P_TCACHE_MAX, P_UNSORTED_LIMIT, P_MXFAST,
+	P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_TOP_PAD, P_MMAP_MAX,
+	P_ARENA_MAX, P_ARENA_TEST, P_CORES
+};
+
+static const struct strategy_param gl_params[] = {
+	{"tcache_count", PARAM_INT, "7", 0, 65535,
+	 "chunks per tcache bin (glibc.malloc.tcache_count)"},
+	{"tcache_max", PARAM_SIZE, "1032", 0, 1032,
+	 "largest request the tcache holds (glibc.malloc.tcache_max)"},
+	{"tcache_unsorted_limit", PARAM_INT, "0", 0, 1e9,
+	 "unsorted chunks processed while filling the tcache; 0 = no limit"},
+	{"mxfast", PARAM_SIZE, "128", 0, 160,
+	 "largest request served by fastbins; 0 disables them (M_MXFAST)"},
+	{"mmap_threshold", PARAM_INT, "off", -1, 281474976710656.0,
+	 "bytes; off = not set: 128 KiB and raised dynamically on free; "
+	 "setting it (or trim_threshold, top_pad, mmap_max) freezes both"},
+	{"trim_threshold", PARAM_INT, "off", -1, 281474976710656.0,
+	 "bytes of top that trigger a trim; off = not set: 128 KiB, dynamic"},
+	{"top_pad", PARAM_INT, "off", -1, 281474976710656.0,
+	 "extra bytes per brk growth and kept at trim; off = not set: 128 KiB"},
+	{"mmap_max", PARAM_INT, "off", -1, 2147483647,
+	 "most mmapped chunks at once; off = not set: 65536"},
+	{"arena_max", PARAM_INT, "0", 0, 65535,
+	 "arena limit (glibc.malloc.arena_max); 0 = 8 x cores"},
+	{"arena_test", PARAM_INT, "8", 0, 65535,
+	 "arenas made before the limit is computed (glibc.malloc.arena_test)"},
+	{"cores", PARAM_INT, "2", 1, 4096,
+	 "online CPUs the arena limit is computed from"},
+	{NULL, 0, NULL, 0, 0, NULL}
+};
+
+#define GL_LOCK_NAMES \
+	"locks_arena0", "locks_arena1", "locks_arena2", "locks_arena3", \
+	"locks_arena4", "locks_arena5", "locks_arena6", "locks_arena7", \
+	"locks_arena8", "locks_arena9", "locks_arena10", "locks_arena11", \
+	"locks_arena12", "locks_arena13", "locks_arena14", "locks_arena15", \
+	"locks_arena_more"
+
+static const char *const gl_counter_names[] = {
+	"cache_hits", "cache_misses", "lock_acquires", "meta_bytes",
+	"arena", "ordblks", "smblks", "hblks", "hblkhd", "fsmblks",
+	"uordblks", "fordblks", "keepcost", "brk_growth", "narenas",
+	"mmap_threshold", "trim_threshold", "consolidations", "trims",
+	GL_LOCK_NAMES, NULL
+};
+
+enum {
+	C_HITS, C_MISSES, C_LOCKS, C_META, C_ARENA, C_ORDBLKS, C_SMBLKS,
+	C_HBLKS, C_HBLKHD, C_FSMBLKS, C_UORDBLKS, C_FORDBLKS, C_KEEPCOST,
+	C_BRK, C_NARENAS, C_MMAP_THR, C_TRIM_THR, C_CONSOL, C_TRIMS,
+	C_LOCK0
+};
+
+static uint64_t top_size(struct gl *g, const struct gl_arena *av)
+{
+	return av->top ? REC(g, av->top)->size : 0;
+}
+
+static void gl_counters(void *self, uint64_t *v)
+{
+	struct gl *g = self;
+	memset(v, 0, (C_LOCK0 + GL_LOCK_CTR + 1) * sizeof *v);
+	v[C_HITS] = g->hits;
+	v[C_MISSES] = g->misses;
+	v[C_LOCKS] = g->locks;
+	for (uint32_t i = 0; i < g->narenas; i++) {
+		const struct gl_arena *av = g->ar[i];
+		uint64_t avail = top_size(g, av) + av->fast_bytes + av->bin_bytes;
+		v[C_ARENA] += av->system_mem;
+		v[C_ORDBLKS] += 1 + av->nbin;
+		v[C_SMBLKS] += av->nfast;
+		v[C_FSMBLKS] += av->fast_bytes;
+		v[C_FORDBLKS] += avail;
+		v[C_UORDBLKS] += av->system_mem - avail;
+		v[C_LOCK0 + (i < GL_LOCK_CTR ? i : GL_LOCK_CTR)] += av->locks;
+	}
+	v[C_HBLKS] = g->n_mmaps;
+	v[C_HBLKHD] = g->mmapped_mem;
+	v[C_KEEPCOST] = top_size(g, g->ar[0]);
+	v[C_META] = g->ntcache * (GL_TCACHE_STRUCT + GL_HDR) +
+		    (g->narenas - 1) * (uint64_t)GL_ARENA_HDR +
+		    g->extra_heaps * GL_HEAP_INFO;
+	v[C_BRK] = simos_brk_current(g->os) - simos_brk_base(g->os);
+	v[C_NARENAS] = g->narenas;
+	v[C_MMAP_THR] = g->mmap_threshold;
+	v[C_TRIM_THR] = g->trim_threshold;
+	v[C_CONSOL] = g->consolidations;
+	v[C_TRIMS] = g->trims;
+}
+
+/* ---- the operations ------------------------------------------------------------ */
+
+static int gl_init(void *self, const struct strategy_env *env,
+		   const union param_value *pv, struct sim_err *err)
+{
+	struct gl *g = self;
+	g->env = env;
+	g->os = env->os;
+	g->tcache_count = (uint64_t)pv[P_TCACHE_COUNT].i;
+	g->tcache_bins = gl_tidx(gl_request2size((uint64_t)pv[P_TCACHE_MAX].i)) + 1;
+	g->unsorted_limit = (uint64_t)pv[P_UNSORTED_LIMIT].i;
+	g->max_fast = gl_max_fast((uint64_t)pv[P_MXFAST].i);
+	g->mmap_threshold = GL_DEFAULT_MMAP;
+	g->trim_threshold = GL_DEFAULT_TRIM;
+	g->top_pad = GL_DEFAULT_PAD;
+	g->n_mmaps_max = 65536;
+	static const int fixed[] = {P_MMAP_THRESHOLD, P_TRIM_THRESHOLD, P_TOP_PAD,
+				    P_MMAP_MAX};
+	uint64_t *dst[] = {&g->mmap_threshold, &g->trim_threshold, &g->top_pad,
+			   &g->n_mmaps_max};
+	for (int i = 0; i < 4; i++) {
+		if (pv[fixed[i]].i < 0)
+			continue;
+		*dst[i] = (uint64_t)pv[fixed[i]].i;
+		g->no_dyn_threshold = 1;
+	}
+	g->arena_max = (uint64_t)pv[P_ARENA_MAX].i;
+	g->arena_test = (uint64_t)pv[P_ARENA_TEST].i;
+	g->cores = (uint64_t)pv[P_CORES].i;
+	struct gl_arena *main_arena;
+	if (!gl_store_init(&g->s, env) || !(main_arena = arena_alloc(g))) {
+		gl_store_fini(&g->s);
+		return SIM_ERR(err, SIM_ENOMEM, "glibc: out of host memory");
+	}
+	g->ar[g->narenas++] = main_arena;
+	return SIM_OK;
+}
+
+static void gl_fini(void *self)
+{
+	struct gl *g = self;
+	for (uint32_t i = 0; i < g->narenas; i++)
+		arena_free(g, g->ar[i]);
+	strat_hfree(g->env, g->ar, g->cap_ar * sizeof *g->ar);
+	for (uint32_t i = 0; i < g->nth; i++)
+		strat_hfree(g->env, g->th[i], sizeof *g->th[i]);
+	strat_hfree(g->env, g->th, g->nth * sizeof *g->th);
+	gl_store_fini(&g->s);
+}
+
+/* Room for the records and map entries one call can need. */
+static int reserve(struct gl *g)
+{
+	return gl_store_reserve_recs(&g->s, 64) && gl_map_reserve(&g->s, 2);
+}
+
+/* Give chunk id to the program: its mem address and usable size. */
+static uint64_t hand_out(struct gl *g, uint32_t id, uint64_t *usable)
+{
+	struct gl_rec *r = REC(g, id);
+	gl_map_put(&g->s, r->addr, id);
+	*usable = r->size - (r->st == GL_MMAP ? GL_HDR : GL_SIZE_SZ);
+	return r->addr + GL_HDR;
+}
+
+static uint64_t gl_alloc(void *self, uint32_t tid, uint64_t size,
+			 uint64_t align, unsigned flags, uint64_t *usable)
+{
+	struct gl *g = self;
+	struct gl_thread *t = reserve(g) ? thread_of(g, tid) : NULL;
+	if (!t)
+		return 0;
+	uint32_t id;
+	if (align > GL_ALIGN)
+		id = lib_memalign(g, t, align, size);
+	else if (flags & STRAT_ZERO)
+		id = lib_calloc(g, t, size);
+	else
+		id = lib_malloc(g, t, size);
+	return id ? hand_out(g, id, usable) : 0;
+}
+
+static void gl_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
+{
+	struct gl *g = self;
+	(void)usable;
+	uint32_t id = gl_map_take(&g->s, addr - GL_HDR);
+	if (!id) {
+		g->fault = 1;        /* not ours: the engine checks frees */
+		return;
+	}
+	lib_free(g, thread_of(g, tid), id);
+}
+
+static uint64_t gl_realloc(void *self, uint32_t tid, uint64_t addr,
+			   uint64_t old_usable, uint64_t size, uint64_t *usable)
+{
+	struct gl *g = self;
+	(void)old_usable;
+	struct gl_thread *t = reserve(g) ? thread_of(g, tid) : NULL;
+	uint32_t id = gl_map_take(&g->s, addr - GL_HDR);
+	if (!t || !id) {
+		if (id)
+			gl_map_put(&g->s, addr - GL_HDR, id);
+		else
+			g->fault = 1;
+		return 0;
+	}
+	uint32_t n = lib_realloc(g, t, id, size);
+	if (!n) {
+		gl_map_put(&g->s, addr - GL_HDR, id);
+		return 0;
+	}
+	return hand_out(g, n, usable);
+}
+
+/* ---- check: the heap walked against the bookkeeping ------------------------- */
+
+struct gl_tally {
+	uint64_t nbin, bin_bytes, nfast, fast_bytes;
+};
+
+static int check_chain(struct gl *g, const struct gl_arena *av,
+		       const struct gl_heap *h, int first_heap,
+		       struct gl_tally *tl, struct sim_err *err)
+{
+	uint64_t expect = first_heap && av->idx ? GL_ARENA_HDR
+			  : av->idx ? GL_HEAP_INFO : 0, sum = expect;
+	uint64_t addr = REC(g, h->first)->addr;
+	uint32_t prev = 0;
+	for (uint32_t id = h->first; id; prev = id, id = REC(g, id)->next) {
+		const struct gl_rec *r = REC(g, id);
+		if (r->prev != prev || r->addr != addr || r->size < GL_HDR ||
+		    (r->size & GL_MASK) || r->arena != av->idx ||
+		    r->st < GL_USER || r->st > GL_FENCE)
+			return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: bad chunk "
+				       "at 0x%llx (state %u, size %llu)", av->idx,
+				       (unsigned long long)r->addr, r->st,
+				       (unsigned long long)r->size);
+		if (r->st == GL_BIN && prev && REC(g, prev)->st == GL_BIN)
+			return SIM_ERR(err, SIM_ECHECK, "glibc: free chunks at 0x%llx "
+				       "not coalesced", (unsigned long long)r->addr);
+		if (r->st == GL_TOP && (id != av->top || r->next))
+			return SIM_ERR(err, SIM_ECHECK, "glibc: stray top chunk");
+		tl->nbin += r->st == GL_BIN;
+		tl->bin_bytes += r->st == GL_BIN ? r->size : 0;
+		tl->nfast += r->st == GL_FAST;
+		tl->fast_bytes += r->st == GL_FAST ? r->size : 0;
+		addr += r->size;
+		sum += r->size;
+	}
+	if (av->idx && sum != h->size)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: heap at 0x%llx "
+			       "holds %llu bytes of chunks, size %llu", av->idx,
+			       (unsigned long long)h->base, (unsigned long long)sum,
+			       (unsigned long long)h->size);
+	return SIM_OK;
+}
+
+static int check_bins(struct gl *g, const struct gl_arena *av,
+		      struct sim_err *err)
+{
+	for (unsigned b = 1; b < GL_NBINS - 1; b++) {
+		uint32_t h = hdr(av, b);
+		uint64_t last = UINT64_MAX;
+		int n = 0;
+		for (uint32_t id = REC(g, h)->fd; id != h; id = REC(g, id)->fd) {
+			const struct gl_rec *r = REC(g, id);
+			if (r->st != GL_BIN || r->bin != b ||
+			    REC(g, r->fd)->bk != id ||
+			    (b > 1 && gl_bin_index(r->size) != b) ||
+			    (b >= 64 && r->size > last))
+				return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: bin %u "
+					       "broken at 0x%llx", av->idx, b,
+					       (unsigned long long)r->addr);
+			last = r->size;
+			n++;
+		}
+		int bit = (int)(av->nonempty[b >> 6] >> (b & 63)) & 1;
+		if (b > 1 && bit != (n > 0))
+			return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: bin %u "
+				       "map bit %d with %d chunks", av->idx, b, bit, n);
+	}
+	return SIM_OK;
+}
+
+static int check_arena(struct gl *g, const struct gl_arena *av,
+		       struct sim_err *err)
+{
+	struct gl_tally tl = {0, 0, 0, 0};
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < av->nheaps; i++) {
+		int rc = check_chain(g, av, &av->heaps[i], i == 0, &tl, err);
+		if (rc != SIM_OK)
+			return rc;
+		sum += av->heaps[i].size;
+	}
+	if (tl.nbin != av->nbin || tl.bin_bytes != av->bin_bytes ||
+	    tl.nfast != av->nfast || tl.fast_bytes != av->fast_bytes ||
+	    (av->nheaps && sum != av->system_mem))
+		return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: counts disagree "
+			       "(binned %llu/%llu, fast %llu/%llu, system %llu/%llu)",
+			       av->idx, (unsigned long long)tl.nbin,
+			       (unsigned long long)av->nbin,
+			       (unsigned long long)tl.nfast,
+			       (unsigned long long)av->nfast,
+			       (unsigned long long)sum,
+			       (unsigned long long)av->system_mem);
+	return check_bins(g, av, err);
+}
+
+static int gl_check(void *self, struct sim_err *err)
+{
+	struct gl *g = self;
+	if (g->fault)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: wrote unmapped memory or "
+			       "was handed an unknown block");
+	for (uint32_t i = 0; i < g->narenas; i++) {
+		int rc = check_arena(g, g->ar[i], err);
+		if (rc != SIM_OK)
+			return rc;
+	}
+	for (uint64_t i = 0; i < g->s.nslots; i++) {
+		const struct gl_slot *sl = &g->s.slots[i];
+		if (sl->key && (REC(g, sl->id)->addr != sl->key ||
+				(REC(g, sl->id)->st != GL_USER &&
+				 REC(g, sl->id)->st != GL_MMAP)))
+			return SIM_ERR(err, SIM_ECHECK, "glibc: block 0x%llx is not "
+				       "an allocated chunk",
+				       (unsigned long long)sl->key + GL_HDR);
+	}
+	return SIM_OK;
+}
+
+const struct strategy_ops strategy_glibc = {
+	.abi_version = STRATEGY_ABI_VERSION,
+	.name = "glibc",
+	.summary = "ptmalloc2 of glibc 2.36: tcache, fastbins, bins, top, arenas",
+	.state_size = sizeof(struct gl),
+	.params = gl_params,
+	.counter_names = gl_counter_names,
+	.reclaim_default = SIM_RECLAIM_IMMEDIATE,
+	.max_align = 16,
+	.init = gl_init,
+	.fini = gl_fini,
+	.alloc = gl_alloc,
+	.free = gl_free,
+	.realloc = gl_realloc,
+	.check = gl_check,
+	.counters = gl_counters,
+};

@@ -40,6 +40,7 @@ help:
 	@echo "make run      install missing packages (as root), build, run the default experiment"
 	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
 	@echo "make bench    replay the benchmark traces and print events/s"
+	@echo "make replay   build/replay: a trace on the real allocator (scripts/validate-glibc)"
 	@echo "make validate-go  the Go model beside the real Go runtime (installs golang-go as root)"
 	@echo "make deps     install the Debian packages allocsim needs (as root)"
 	@echo "make clean    remove build output"
@@ -80,6 +81,17 @@ $(TRACER): tools/tracer/tracer.c | deps
 
 $(BENCH): $(BUILD)/tools/bench/bench.o $(BUILD)/libsim.a
 	$(CC) $(LDSAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+# The native replayer measures the real allocator: never sanitized, always
+# built into build/ (also under SAN=1), and the tests use it.
+REPLAY    := build/replay
+.PHONY: replay
+replay: $(REPLAY)
+test: $(REPLAY)
+
+$(REPLAY): tools/replay/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g -o $@ $< -lz -lpthread
 
 # ---- run, test, bench ----------------------------------------------------
 run: all

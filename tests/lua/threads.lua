@@ -58,3 +58,11 @@ spawn(function()
   assert(not ok2 and m:find("only the main script"), m)
   spawn(function() free(alloc(1)) end)
 end)
+
+-- a thread's error reaches wait(); pcall(wait) can go on afterwards
+spawn(function() error("thread boom") end)
+spawn(function() free(alloc(2)) end)
+local okw, mw = pcall(wait)
+assert(not okw and mw:find("threads.lua:%d+: thread boom") and
+       mw:find("in simulated thread"), mw)
+wait()

@@ -476,6 +476,123 @@ static void test_series_tmp(void **state)
 	assert_string_equal(out, "");
 }
 
+/* ---- summary.json ------------------------------------------------------- */
+
+static void read_all(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t got = fread(buf, 1, n - 1, f);
+	fclose(f);
+	assert_true(got < n - 1);
+	buf[got] = '\0';
+}
+
+static void expect_text(const char *text, const char *want)
+{
+	if (!strstr(text, want))
+		fail_msg("summary.json lacks '%s':\n%s", want, text);
+}
+
+static void test_summary_json(void **state)
+{
+	struct series_fx *fx = *state;
+	struct sim_stats st;
+	struct sim_measures m;
+	drive_five(&st);
+	st.allocs = 4;
+	st.cache_hits = 3;
+	stats_measures(&st, &m);
+	m.defined[SIM_M_cache_hit_rate] = 0;     /* as if undefined */
+	struct simos_counts os;
+	memset(&os, 0, sizeof os);
+	os.calls[SIMOS_CALL_mmap] = 2;
+	os.bytes[SIMOS_CALL_mmap] = 8192;
+	os.page_faults = 5;
+	const char *pn[] = {"chunk", "flag"}, *pv[] = {"1048576", "true"};
+	const char *cn[] = {"cache_hits", "cache_misses", "lock_acquires", NULL};
+	uint64_t cv[] = {3, 1, 7};
+	struct summary sum = {
+		.run = "r1", .source = "dir/r1.trace", .strategy = "bump",
+		.reclaim = "immediate", .status = "ok",
+		.message = "say \"hi\"\n\tnow\\", .seed = 9, .end_event = 5,
+		.nparams = 2, .param_names = pn, .param_values = pv, .st = &st,
+		.m = &m, .os = &os, .os_peak_rss = 6000, .ncounters = 3,
+		.counter_names = cn, .counters = cv, .host_bytes_peak = 1234,
+	};
+	char path[256];
+	snprintf(path, sizeof path, "%s/summary.json", fx->dir);
+	assert_sim_ok(summary_write(path, &sum, &fx->err), &fx->err);
+	static char text[16384];
+	read_all(path, text, sizeof text);
+	assert_true(text[0] == '{');
+	assert_true(strlen(text) > 2 && strcmp(text + strlen(text) - 2, "}\n") == 0);
+	expect_text(text, "\"run\": \"r1\"");
+	expect_text(text, "\"source\": \"dir/r1.trace\"");
+	expect_text(text, "\"strategy\": \"bump\"");
+	expect_text(text, "\"status\": \"ok\"");
+	expect_text(text, "\"seed\": 9");
+	expect_text(text, "\"end_event\": 5");
+	/* quotes and backslashes escaped, control characters as \u00XX */
+	expect_text(text, "\"message\": \"say \\\"hi\\\"\\u000a\\u0009now\\\\\"");
+	expect_text(text, "\"params\": {\"chunk\": \"1048576\", \"flag\": \"true\"}");
+	expect_text(text, "\"frag_jw1\": 187.500000");
+	expect_text(text, "\"frag_jw3\": 400.000000");
+	expect_text(text, "\"frag_external\": 0.750000");
+	expect_text(text, "\"cache_hit_rate\": null");
+	expect_text(text, "\"at_live_peak\": {\"event\": 1, ");
+	expect_text(text, "\"at_heap_peak\": {\"event\": 2, ");
+	expect_text(text, "\"live_bytes\": 4000");
+	expect_text(text, "\"mmap\": {\"calls\": 2, \"bytes\": 8192, \"failed\": 0}");
+	expect_text(text, "\"page_faults\": 5");
+	expect_text(text, "\"counters\": {\"cache_hits\": 3, \"cache_misses\": 1, "
+		    "\"lock_acquires\": 7}");
+	expect_text(text, "\"simulator_host_bytes_peak\": 1234");
+	/* every gauge, by its X-macro name */
+#define SUM_GAUGE(n) expect_text(text, "\"" #n "\": ");
+	SIM_GAUGES(SUM_GAUGE)
+#undef SUM_GAUGE
+	/* written whole: nothing else in the folder */
+	char cmd[512], out[256];
+	snprintf(cmd, sizeof cmd, "ls -A '%s'", fx->dir);
+	assert_int_equal(harness_run(cmd, out, sizeof out), 0);
+	assert_string_equal(out, "summary.json\n");
+}
+
+/* A result file that cannot be created is SIM_EIO naming it; the engine
+ * is not created and nothing is left behind. */
+static void test_unwritable(void **state)
+{
+	struct series_fx *fx = *state;
+	const struct strategy_ops *bump = strategy_find("bump");
+	union param_value pv[8];
+	assert_sim_ok(strat_params_default(bump, pv, &fx->err), &fx->err);
+	struct engine_config cfg;
+	engine_config_default(&cfg);
+	char path[256];
+	snprintf(path, sizeof path, "%s/no/such/dir/series.csv", fx->dir);
+	cfg.series_path = path;
+	assert_int_equal(engine_create(&cfg, bump, pv, &fx->e, &fx->err), SIM_EIO);
+	assert_non_null(strstr(fx->err.msg, "no/such/dir"));
+	fx->e = NULL;
+	struct sim_stats st;
+	struct sim_measures m;
+	struct simos_counts os;
+	stats_init(&st);
+	stats_measures(&st, &m);
+	memset(&os, 0, sizeof os);
+	const char *cn[] = {NULL};
+	struct summary sum = {.run = "r", .source = "s", .strategy = "bump",
+			      .reclaim = "immediate", .status = "ok", .message = "",
+			      .st = &st, .m = &m, .os = &os, .counter_names = cn};
+	snprintf(path, sizeof path, "%s/no/summary.json", fx->dir);
+	assert_int_equal(summary_write(path, &sum, &fx->err), SIM_EIO);
+	char cmd[512], out[256];
+	snprintf(cmd, sizeof cmd, "ls -A '%s'", fx->dir);
+	assert_int_equal(harness_run(cmd, out, sizeof out), 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +611,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_series_phase, series_setup,
 						series_teardown),
 		cmocka_unit_test_setup_teardown(test_series_tmp, series_setup,
+						series_teardown),
+		cmocka_unit_test_setup_teardown(test_summary_json, series_setup,
+						series_teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable, series_setup,
 						series_teardown),
 	};
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);

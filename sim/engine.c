@@ -657,7 +657,8 @@ static int periodic_check(struct engine *e, struct sim_err *err)
 	return rc != SIM_OK ? blame(e, SIM_ECHECK, 1, err) : SIM_OK;
 }
 
-static int observe(struct engine *e, struct sim_err *err)
+/* The gauges after an event that happened: peaks and held peak rows. */
+static void observe_gauges(struct engine *e)
 {
 	read_os_gauges(e);
 	unsigned news = stats_observe(&e->st);
@@ -665,6 +666,11 @@ static int observe(struct engine *e, struct sim_err *err)
 		hold_peak(e, &e->peak_live);
 	if (e->series && (news & STATS_NEW_HEAP_PEAK))
 		hold_peak(e, &e->peak_heap);
+}
+
+static int observe(struct engine *e, struct sim_err *err)
+{
+	observe_gauges(e);
 	if (e->cfg.sample_every && e->st.events >= e->next_sample) {
 		e->next_sample += e->cfg.sample_every;
 		int rc = write_sample(e, err);
@@ -686,8 +692,10 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 		return rc;
 	e->st.events++;
 	advance_clock(e);
-	if (simos_oom_killed(e->os))
+	if (simos_oom_killed(e->os)) {
+		observe_gauges(e);   /* the killing write happened: its peaks count */
 		return out_of_memory(e, ev, err);
+	}
 	return observe(e, err);
 }
 

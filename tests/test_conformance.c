@@ -773,6 +773,13 @@ static void test_memory_limit(void **state)
 	assert_non_null(strstr(c.err.msg, "memory"));
 	assert_true(simos_oom_killed(engine_os(c.e)));
 	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
+	/* the killing event counts, and so do its peaks */
+	const struct sim_stats *st = engine_stats(c.e);
+	assert_int_equal(st->events, (uint64_t)ok + 1);
+	assert_true(st->cur.rss_bytes > 2 * MiB);
+	assert_true(st->peak.rss_bytes >= st->cur.rss_bytes);
+	assert_true(st->peak.live_bytes >= st->cur.live_bytes);
+	assert_true(st->peak.heap_bytes >= st->cur.heap_bytes);
 	engine_destroy(c.e);
 }
 

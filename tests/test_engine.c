@@ -973,6 +973,14 @@ static void test_memory_max(void **state)
 	assert_non_null(strstr(f->err.msg, "event 3"));
 	assert_non_null(strstr(f->err.msg, "memory"));
 	assert_int_equal(engine_finish(f->e, &f->err), SIM_OK);
+	/* the killing event happened: it counts, and its peaks too */
+	const struct sim_stats *st = engine_stats(f->e);
+	assert_int_equal(st->events, 4);
+	assert_int_equal(st->cur.live_bytes, 12200);
+	assert_int_equal(st->peak.live_bytes, 12200);
+	assert_int_equal(st->cur.rss_bytes, 4 * 4096);
+	assert_int_equal(st->peak.rss_bytes, 4 * 4096);
+	assert_int_equal(st->at_live_peak.event, 3);
 }
 
 int main(void)

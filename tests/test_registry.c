@@ -455,6 +455,27 @@ static void test_param_format(void **state)
 	assert_memory_equal(&w[4].d, &v.d, sizeof v.d);
 }
 
+/* ---- plugins ------------------------------------------------------------ */
+
+/* Loading fails cleanly, naming the file: no such file, and a shared
+ * object that exports no strategy_plugin (the C library's libm). */
+static void test_plugin_errors(void **state)
+{
+	(void)state;
+	const struct strategy_ops *ops = NULL;
+	struct sim_err err;
+	assert_int_equal(strategy_load_plugin("/nonexistent/p.so", &ops, &err),
+			 SIM_EINVAL);
+	assert_non_null(strstr(err.msg, "/nonexistent/p.so"));
+	assert_null(ops);
+	assert_int_equal(strategy_load_plugin("libm.so.6", &ops, &err), SIM_EINVAL);
+	assert_non_null(strstr(err.msg, "libm.so.6"));
+	assert_non_null(strstr(err.msg, "strategy_plugin"));
+	assert_null(ops);
+	/* the registry is as it was */
+	assert_ptr_equal(strategy_find(NULL), strategy_registry[0]);
+}
+
 /* ---- natural alignment ---------------------------------------------------- */
 
 static void test_natural_align(void **state)
@@ -490,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_param_double),
 		cmocka_unit_test(test_param_unknown),
 		cmocka_unit_test(test_param_format),
+		cmocka_unit_test(test_plugin_errors),
 		cmocka_unit_test(test_natural_align),
 	};
 	return cmocka_run_group_tests_name("registry", tests, NULL, NULL);

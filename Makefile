@@ -21,7 +21,10 @@ endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -Isim -MMD -MP
+# Every x86-64 CPU since 2008 has popcnt; without the flag GCC calls a
+# library routine for each page-bitmap count on the per-event path.
+ARCH_FLAGS := $(if $(filter x86_64,$(shell uname -m)),-mpopcnt,)
+CFLAGS  += $(ARCH_FLAGS) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) -Isim -MMD -MP
 LDLIBS  += $(PKG_LIBS) -ldl -lm
 
 SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))

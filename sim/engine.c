@@ -699,6 +699,12 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 	return observe(e, err);
 }
 
+void engine_prefetch(const struct engine *e, const struct sim_event *ev)
+{
+	objtab_prefetch(&e->objs, ev->kind == EV_REALLOC && !ev->id ? ev->id2
+								    : ev->id);
+}
+
 /* A run whose final check fails still has results: the series is written,
  * and the check's failure is returned after it (an I/O error first). */
 int engine_finish(struct engine *e, struct sim_err *err)

@@ -52,6 +52,11 @@ int engine_create(const struct engine_config *cfg,
 int engine_step(struct engine *e, const struct sim_event *ev,
 		struct sim_err *err);
 
+/* Prefetch what engine_step will need for ev (its object's slot).  A
+ * caller that knows the events ahead calls this a few events early; it
+ * changes no state and no result. */
+void engine_prefetch(const struct engine *e, const struct sim_event *ev);
+
 /* End the run: final strategy check (with --check), last series row, the
  * series file renamed into place.  SIM_OK or an error. */
 int engine_finish(struct engine *e, struct sim_err *err);

@@ -12,7 +12,7 @@
 
 static uint64_t slot_of(const struct objtab *t, uint64_t id)
 {
-	return (id * UINT64_C(0x9E3779B97F4A7C15)) >> t->shift;
+	return objtab_home(t, id);
 }
 
 static int alloc_slots(struct objtab *t, uint64_t cap)

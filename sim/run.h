@@ -31,6 +31,10 @@ struct source {
 	/* "FILE:LINE" of the event last returned, for engine errors. */
 	void (*where)(void *ctx, char *buf, size_t n);
 	void (*close)(void *ctx);
+	/* Pulling sources: the file and the line of the event last returned,
+	 * so events can be read ahead of the one the engine handles. */
+	const char *name;
+	uint64_t (*line)(void *ctx);
 };
 
 /* Options of scripted (Lua) sources; a zero field means its default. */

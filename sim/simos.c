@@ -857,6 +857,21 @@ static int touch_pages(struct simos *os, uint64_t first, uint64_t end,
 	return 1;
 }
 
+/* The common case on the per-event path: a write to pages of the last
+ * region that are all resident already changes nothing (resident pages are
+ * read/write and not released). */
+static int already_resident(const struct simos *os, uint64_t first,
+			    uint64_t end)
+{
+	const struct region *r = os->last;
+	if (!r || r->key != first >> REGION_PAGE_BITS ||
+	    (first >> 6) != ((end - 1) >> 6))
+		return 0;
+	uint64_t m = span_mask(first & 63, end - first);
+	size_t w = (size_t)((first & (REGION_PAGES - 1)) >> 6);
+	return (r->bits[B_RES][w] & m) == m;
+}
+
 /* Charge the page faults of a write and enforce memory.max. */
 static int touch_account(struct simos *os, uint64_t addr, uint64_t len,
 			 uint64_t fresh, struct sim_err *err)
@@ -888,6 +903,8 @@ int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
 			       " runs past the end of the address space", len, addr);
 	first = addr >> SIMOS_PAGE_SHIFT;
 	end = ((addr + len - 1) >> SIMOS_PAGE_SHIFT) + 1;
+	if (already_resident(os, first, end))
+		return SIM_OK;
 	int ok = (first >> 6) == ((end - 1) >> 6)
 			 ? touch_word(os, first, end, &fresh, &bad)
 			 : touch_pages(os, first, end, &fresh, &bad);

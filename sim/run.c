@@ -214,6 +214,7 @@ static int write_summary(const struct run_spec *spec, struct engine *e,
 		names, valp, &res->st, &res->m, &res->os,
 		simos_peak_rss_bytes(engine_os(e)), engine_counter_count(e),
 		spec->ops->counter_names, engine_counters(e), res->host_bytes_peak,
+		spec->wl.nparams, spec->wl.params,
 	};
 	return summary_write(path, &s, err);
 }

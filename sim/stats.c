@@ -261,7 +261,12 @@ static void json_run(FILE *f, const struct summary *s)
 		fputs(": ", f);
 		json_str(f, s->param_values[i]);
 	}
-	fputs("},\n", f);
+	fputs("},\n  \"workload_params\": [", f);
+	for (size_t i = 0; i < s->nworkload; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, s->workload[i]);
+	}
+	fputs("],\n", f);
 }
 
 static void json_counts(FILE *f, const struct summary *s)

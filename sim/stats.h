@@ -118,6 +118,8 @@ struct summary {
 	const char *const *counter_names;
 	const uint64_t *counters;
 	uint64_t host_bytes_peak;         /* simulator's own memory for it */
+	size_t nworkload;                 /* -w NAME=VALUE texts of the run */
+	const char *const *workload;
 };
 
 /* Write the summary as JSON to path (temporary name, then rename).

@@ -11,6 +11,7 @@
 #ifndef SIM_TRACE_H
 #define SIM_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,6 +37,10 @@ uint64_t trace_line(const struct trace_reader *r);
 enum trace_format trace_reader_format(const struct trace_reader *r);
 /* Value of a "# key: value" header comment, or NULL. */
 const char *trace_meta(const struct trace_reader *r, const char *key);
+/* The header's "# key: value" lines in file order: count, key, value. */
+size_t trace_meta_count(const struct trace_reader *r);
+const char *trace_meta_key(const struct trace_reader *r, size_t i);
+const char *trace_meta_value(const struct trace_reader *r, size_t i);
 void trace_close(struct trace_reader *r);
 
 struct trace_writer;

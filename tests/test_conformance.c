@@ -592,6 +592,41 @@ static void test_tiny_sizes(void **state)
 	engine_destroy(c.e);
 }
 
+/* Thread ids are the workload's: any 32-bit value, sparse, and a block
+ * freed by a thread other than the one that allocated it. */
+static void test_extreme_tids(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	static const uint32_t tids[] = {0, 1, 1000, 65535, 65536, UINT32_MAX - 1,
+					UINT32_MAX};
+	const int nt = (int)(sizeof tids / sizeof tids[0]);
+	struct engine_config cfg;
+	checked_config(&cfg);
+	cfg.check_every = 1;
+	struct checker c;
+	checker_open(&c, ops, &cfg);
+	uint64_t id = 0;
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < nt; i++) {
+			struct sim_event e = {.kind = EV_ALLOC, .tid = tids[i],
+					      .id = ++id, .size = 10 + 1000 * (uint64_t)round};
+			int rc = engine_step(c.e, &e, &c.err);
+			if (rc != SIM_OK)
+				fail_msg("%s: alloc by tid %u: %s", ops->name, tids[i],
+					 c.err.msg);
+		}
+	for (uint64_t k = 1; k <= id; k++) {
+		struct sim_event e = {.kind = EV_FREE, .tid = tids[(k + 3) % nt],
+				      .id = k};
+		int rc = engine_step(c.e, &e, &c.err);
+		if (rc != SIM_OK)
+			fail_msg("%s: free by tid %u: %s", ops->name, e.tid, c.err.msg);
+	}
+	assert_int_equal(engine_stats(c.e)->cur.alloc_bytes, 0);
+	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
+	engine_destroy(c.e);
+}
+
 /* Every alignment from 16 B to 64 KiB, for sizes below, at and above it. */
 static void test_alignments(void **state)
 {
@@ -926,6 +961,7 @@ static int run_group(const struct strategy_ops *ops)
 		cmocka_unit_test_prestate(test_phases, s),
 		cmocka_unit_test_prestate(test_realloc_chain, s),
 		cmocka_unit_test_prestate(test_tiny_sizes, s),
+		cmocka_unit_test_prestate(test_extreme_tids, s),
 		cmocka_unit_test_prestate(test_alignments, s),
 		cmocka_unit_test_prestate(test_determinism, s),
 		cmocka_unit_test_prestate(test_run_one_determinism, s),

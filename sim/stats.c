@@ -96,8 +96,11 @@ void stats_measures(const struct sim_stats *st, struct sim_measures *m)
 		  (double)hp->heap_bytes);
 	set_ratio(m, SIM_M_peak_rss_over_ideal, (double)st->peak.rss_bytes,
 		  (double)st->peak.live_bytes);
+	/* Every allocation a strategy serves is a hit or a miss of its thread
+	 * cache, reallocs that move included; without a cache both are 0 and
+	 * the rate is undefined. */
 	set_ratio(m, SIM_M_cache_hit_rate, (double)st->cache_hits,
-		  (double)st->allocs);
+		  (double)(st->cache_hits + st->cache_misses));
 }
 
 /* ---- whole-file writes ------------------------------------------------ */

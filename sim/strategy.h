@@ -92,7 +92,10 @@ struct strategy_ops {
 	const struct strategy_param *params;    /* may be NULL: none */
 	/* Names of the counters counters() fills, NULL-terminated.  Every
 	 * strategy reports at least cache_hits, cache_misses and
-	 * lock_acquires; meta_bytes, when present, is the metadata the modelled
+	 * lock_acquires.  Each allocation the strategy serves (alloc, and a
+	 * realloc that allocates) counts once as a hit, when its thread cache
+	 * served it, or a miss; a strategy with no thread cache reports 0 and
+	 * 0.  meta_bytes, when present, is the metadata the modelled
 	 * allocator keeps inside the simulated process. */
 	const char *const *counter_names;
 	int reclaim_default;         /* SIM_RECLAIM_IMMEDIATE or _GC */

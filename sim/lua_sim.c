@@ -1339,7 +1339,8 @@ static void set_drop(lua_State *L, struct lctx *c, struct oset *s, size_t n,
 	} else if (strcmp(how, "oldest") == 0) {
 		for (size_t i = 0; i < n; i++)
 			free_ent(L, c, &s->v[i]);
-		memmove(s->v, s->v + n, (s->n - n) * sizeof *s->v);
+		if (n)   /* an empty set has no array: s->v may be NULL */
+			memmove(s->v, s->v + n, (s->n - n) * sizeof *s->v);
 	} else if (strcmp(how, "random") == 0) {
 		/* Selection sampling (Knuth's algorithm S): keeps order. */
 		size_t left = n, j = 0;

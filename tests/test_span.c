@@ -288,6 +288,10 @@ static void test_heap_growth(void **state)
 	strat_free(&f.s, 0, big, u);
 	assert_int_equal(ctr(&f, "heap_inuse"), 8192 + 70 * MIB);
 	assert_int_equal(ctr(&f, "heap_idle") - ctr(&f, "heap_released"), 5 * MIB);
+	/* beyond the 256 GiB heap cap: out of memory, nothing changes */
+	uint64_t sys0 = ctr(&f, "heap_sys");
+	assert_int_equal(strat_alloc(&f.s, 0, (uint64_t)1 << 40, 0, 0, &u), 0);
+	assert_int_equal(ctr(&f, "heap_sys"), sys0);
 	/* large: 32769 bytes take 5 pages (4.2) and count whole pages */
 	uint64_t a0 = ctr(&f, "heap_alloc");
 	al(&f, 0, 32769, &u);

@@ -47,7 +47,9 @@
  *     are swept lazily by allocation.
  *  4. The arena hint list is one contiguous run from 0xc000000000: if the
  *     simulated OS cannot place a reservation at its hint, the allocation
- *     fails (out of memory) instead of trying the next hint.
+ *     fails (out of memory) instead of trying the next hint.  The heap is
+ *     capped at 256 GiB of reservations (the host-side page map grows with
+ *     it); beyond that an allocation fails as out of memory.
  *  5. Size 0 is served as an 8-byte object (Go returns one shared address,
  *     which the one-block-per-object contract cannot express).  Aligned
  *     requests take the smallest class whose size is a multiple of the
@@ -64,6 +66,7 @@
 
 #define ARENA_BYTES    ((uint64_t)64 << 20)
 #define ARENA_PAGES    (ARENA_BYTES / SC_PAGE)
+#define HEAP_MAX       ((uint64_t)256 << 30)   /* simplification 4 */
 #define HEAP_BASE      UINT64_C(0x00c000000000)
 #define CHUNK_BYTES    ((uint64_t)PA_CHUNK_PAGES * SC_PAGE)
 #define MSPAN_BYTES    144u
@@ -344,6 +347,8 @@ static int heap_arrays(struct span_heap *h, uint64_t pages)
 static int heap_reserve(struct span_heap *h, uint64_t n)
 {
 	uint64_t addr;
+	if (n > HEAP_MAX || h->next_hint - HEAP_BASE > HEAP_MAX - n)
+		return -1;           /* host arrays would be too large */
 	if (simos_mmap(h->env->os, h->next_hint, n, SIMOS_PROT_NONE, 0, &addr)
 	    != SIM_OK)
 		return -1;
@@ -842,6 +847,7 @@ static uint64_t alloc_large(struct span_heap *h, unsigned p, uint64_t size,
 	s->bits[0] = 1;
 	set_push(&h->central[noscan].full[swept_ix(h)], s);
 	h->c[SPAN_C_large_allocs]++;
+	h->c[SPAN_C_cache_misses]++;   /* the mcache cannot serve it */
 	h->mallocs++;
 	h->total_alloc += s->elemsize;
 	h->heap_live += s->elemsize;

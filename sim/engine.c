@@ -61,6 +61,7 @@ void engine_config_default(struct engine_config *cfg)
 	cfg->event_ns = 20;
 	cfg->tick_ns = 1000000;
 	simos_config_default(&cfg->os);
+	cfg->os.faults.max_mapped_bytes = ENGINE_MAPPED_MAX;
 }
 
 /* ---- host memory for strategies: counted ------------------------------ */

@@ -31,8 +31,16 @@ struct engine_config {
 	const char *series_path; /* NULL: no series file */
 };
 
+/* The process's address-space limit (RLIMIT_AS) unless a fault plan sets
+ * one: mappings past it fail, so a trace with absurd sizes ends as an OOM
+ * at its event instead of costing host memory in proportion (the
+ * simulated OS keeps 96 KiB of page state per GiB mapped: 96 MiB at this
+ * limit, 6 GiB for a 64 TiB block). */
+#define ENGINE_MAPPED_MAX (UINT64_C(1) << 40)
+
 /* Defaults: strategy's reclaim mode, a row every 1000 events, no check,
- * touch on, 20 ns an event, a tick every millisecond. */
+ * touch on, 20 ns an event, a tick every millisecond, the simulated OS's
+ * defaults with ENGINE_MAPPED_MAX as the mapped-bytes cap. */
 void engine_config_default(struct engine_config *cfg);
 
 struct engine;

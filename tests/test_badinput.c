@@ -88,6 +88,10 @@ static const struct bad cases[] = {
 	 "'99999999999999999999999'"},
 	{"huge size", ".trace", H "a 0 1 10\na 0 2 281474976710657\n", NULL,
 	 NULL, 2, "in.trace:3: field SIZE: size 281474976710657 is beyond 2^48"},
+	{"64 TiB block (past the 1 TiB address-space limit)", ".trace",
+	 H "a 0 1 70000000000000\n", NULL, "run {in} -s bump,span -o out", 1,
+	 "in.trace:2: event 0: strategy span could not allocate 70000000000000 "
+	 "bytes (out of memory)"},
 	{"huge realloc", ".trace", H "a 0 1 10\nr 0 1 1 281474976710657\n", NULL,
 	 NULL, 2, "in.trace:3: field SIZE: size 281474976710657 is beyond 2^48"},
 	{"NUL byte", ".trace", H "a 0 1 1\0010\n", "tr '\\001' '\\000' < {in} > x "

@@ -142,6 +142,7 @@ struct span_heap {
 	/* the scavenger */
 	uint64_t last_heap_inuse, scav_goal;
 	uint64_t scav_last_ns;
+	int64_t scav_credit;      /* bytes the scavenger may still release */
 	int scav_awake;
 
 	/* accounting (9) */
@@ -977,8 +978,10 @@ static void span_tick(void *self, uint64_t now_ns)
 	h->scav_last_ns = now_ns;
 	if (!h->sweep_done && !h->in_mark)
 		sweep_all(h);
-	if (!h->scavenge || !h->scav_awake)
+	if (!h->scavenge || !h->scav_awake) {
+		h->scav_credit = 0;  /* a parked scavenger saves no time */
 		return;
+	}
 	uint64_t excess = scav_excess(h);
 	uint64_t lg = scav_limit_goal(h), mr = mapped_ready(h);
 	if (mr > lg)
@@ -987,11 +990,18 @@ static void span_tick(void *self, uint64_t now_ns)
 		h->scav_awake = 0;
 		return;
 	}
-	unsigned __int128 budget = (unsigned __int128)h->scav_rate * h->nprocs *
+	/* Go paces by the work time of what was released, so a step that
+	 * released more than asked (a huge page) delays the next ones: the
+	 * credit goes negative and has to be earned back. */
+	unsigned __int128 earned = (unsigned __int128)h->scav_rate * h->nprocs *
 				   (now_ns - last) / 1000000000u;
-	uint64_t want = min_u64(excess, budget > UINT64_MAX ? UINT64_MAX
-							    : (uint64_t)budget);
-	if (want && !scavenge(h, want))
+	h->scav_credit += earned > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)earned;
+	if (h->scav_credit <= 0)
+		return;
+	uint64_t want = min_u64(excess, (uint64_t)h->scav_credit);
+	uint64_t got = scavenge(h, want);
+	h->scav_credit = got > want ? h->scav_credit - (int64_t)got : 0;
+	if (!got)
 		h->scav_awake = 0;
 }
 

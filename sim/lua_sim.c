@@ -544,11 +544,12 @@ static int l_gc(lua_State *L)
 
 /* faults{mmap=, brk=, madvise=, mremap=, every_mmap=, every_brk=,
  * max_mapped=}: the simulated OS's fault plan from now on (counts start
- * at this call; faults{} clears the plan). */
+ * at this call; faults{} clears the plan; without max_mapped the cap is
+ * the run's default, ENGINE_MAPPED_MAX). */
 static int l_faults(lua_State *L)
 {
 	struct lctx *c = ctx_check(L, "faults");
-	struct simos_faults f = {0};
+	struct simos_faults f = {.max_mapped_bytes = ENGINE_MAPPED_MAX};
 	struct sim_err err;
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_pushnil(L);

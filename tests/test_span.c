@@ -780,6 +780,83 @@ static void test_pool_engine(void **state)
 	engine_destroy(e);
 }
 
+/* ---- a seeded stress run in GC mode ------------------------------------- */
+
+static uint64_t xs_state;
+static uint64_t xs(void)
+{
+	xs_state ^= xs_state << 13;
+	xs_state ^= xs_state >> 7;
+	xs_state ^= xs_state << 17;
+	return xs_state;
+}
+
+/* Random allocations (tiny to large, aligned, reallocs) from 8 threads on
+ * 4 Ps, frees, forced collections and clock jumps (periodic GC,
+ * scavenger), with the shadow checker and the strategy's own check every
+ * 997 events, lazily and eagerly swept. */
+static void stress(const struct strategy_ops *ops, const char *lazy)
+{
+	union param_value params[16];
+	struct sim_err err;
+	struct engine_config cfg;
+	engine_config_default(&cfg);
+	cfg.reclaim = SIM_RECLAIM_GC;
+	cfg.check = 1;
+	cfg.check_every = 997;
+	cfg.tick_ns = 100000;
+	assert_sim_ok(strat_params_default(ops, params, &err), &err);
+	assert_sim_ok(strat_param_set(ops, params, "gomaxprocs", "4", &err), &err);
+	assert_sim_ok(strat_param_set(ops, params, "lazy_sweep", lazy, &err), &err);
+	assert_sim_ok(strat_param_set(ops, params, "memlimit", "64M", &err), &err);
+	struct engine *e = NULL;
+	assert_sim_ok(engine_create(&cfg, ops, params, &e, &err), &err);
+	xs_state = 0x9e3779b97f4a7c15u;
+	enum { LIVE = 3000 };
+	uint64_t live[LIVE], nlive = 0, next = 1, t = 0;
+	for (int i = 0; i < 150000; i++) {
+		uint64_t r = xs() % 1000;
+		struct sim_event ev = {0, 0, (uint32_t)(xs() % 8), 0, 0, 0, 0, NULL};
+		if (r < 2) {
+			ev.kind = EV_GC;
+		} else if (r < 4) {
+			ev.kind = EV_CLOCK;
+			ev.size = t += (xs() % 3) * 60000000000u;
+		} else if (nlive && (r < 450 || nlive == LIVE)) {
+			uint64_t k = xs() % nlive;
+			ev.kind = r < 420 ? EV_FREE : EV_REALLOC;
+			ev.id = live[k];
+			ev.id2 = next;
+			ev.size = xs() % 300;
+			if (ev.kind == EV_REALLOC)
+				live[k] = next++;
+			else
+				live[k] = live[--nlive];
+		} else {
+			uint64_t c = xs() % 100;
+			ev.kind = c < 5 ? EV_MEMALIGN : c < 10 ? EV_CALLOC : EV_ALLOC;
+			ev.size = c < 40 ? xs() % 16 : c < 97 ? xs() % 4096
+				  : xs() % (1u << 20);
+			ev.align = ev.kind == EV_MEMALIGN ? (uint64_t)1 << (xs() % 15) : 0;
+			ev.id = next;
+			live[nlive++] = next++;
+		}
+		assert_sim_ok(engine_step(e, &ev, &err), &err);
+	}
+	assert_true(engine_stats(e)->gc_cycles > 3);
+	assert_sim_ok(engine_finish(e, &err), &err);
+	engine_destroy(e);
+}
+
+static void test_stress_gc(void **state)
+{
+	(void)state;
+	stress(&strategy_span, "true");
+	stress(&strategy_span, "false");
+	stress(&strategy_tiny, "true");
+	stress(&strategy_tiny, "false");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -806,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_scavenger_memlimit),
 		cmocka_unit_test(test_pool_victim),
 		cmocka_unit_test(test_pool_engine),
+		cmocka_unit_test(test_stress_gc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

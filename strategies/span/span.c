@@ -1092,7 +1092,54 @@ static void span_counters(void *self, uint64_t *v)
 	v[SPAN_C_meta_bytes] = meta_bytes(h);
 }
 
-/* Walk every span: the page map, the bitmaps and the accounting agree. */
+/* A span's place agrees with its state: cached in its P's mcache, or in
+ * the swept or unswept set its sweepgen says. */
+static int check_place(const struct span_heap *h, const struct mspan *s,
+		       struct sim_err *err)
+{
+	const struct mcentral *c = &h->central[s->spc];
+	unsigned sw = swept_ix(h);
+	int ok;
+	if (s->cached)
+		ok = s->sweepgen == h->sweepgen + 3 || s->sweepgen == h->sweepgen + 1;
+	else if (s->sweepgen == h->sweepgen)
+		ok = s->set == &c->partial[sw] || s->set == &c->full[sw];
+	else
+		ok = s->sweepgen == h->sweepgen - 2 &&
+		     (s->set == &c->partial[!sw] || s->set == &c->full[!sw]);
+	if (!ok)
+		return SIM_ERR(err, SIM_ECHECK, "span: span at 0x%llx (sweepgen %u, "
+			       "heap %u) is in the wrong set",
+			       (unsigned long long)s->base, s->sweepgen, h->sweepgen);
+	return SIM_OK;
+}
+
+/* Free and scavenged pages (the bitmap's and the page caches') agree with
+ * heapFree and heapReleased. */
+static int check_pages(const struct span_heap *h, struct sim_err *err)
+{
+	uint64_t freep = 0, scav = 0;
+	for (uint64_t w = 0; w < h->pa.npages / 64; w++) {
+		uint64_t f = ~h->pa.inuse[w];
+		freep += (uint64_t)__builtin_popcountll(f);
+		scav += (uint64_t)__builtin_popcountll(f & h->pa.scav[w]);
+	}
+	for (unsigned p = 0; p < h->nprocs; p++) {
+		freep += (uint64_t)__builtin_popcountll(h->mc[p].pc.free);
+		scav += (uint64_t)__builtin_popcountll(h->mc[p].pc.scav);
+	}
+	if (freep * SC_PAGE != h->heap_free + h->heap_released ||
+	    scav * SC_PAGE != h->heap_released)
+		return SIM_ERR(err, SIM_ECHECK, "span: %llu free pages (%llu "
+			       "scavenged), heapFree %llu, heapReleased %llu",
+			       (unsigned long long)freep, (unsigned long long)scav,
+			       (unsigned long long)h->heap_free,
+			       (unsigned long long)h->heap_released);
+	return SIM_OK;
+}
+
+/* Walk every span: the page map, the bitmaps, the sets and the accounting
+ * agree. */
 static int span_check(void *self, struct sim_err *err)
 {
 	struct span_heap *h = self;
@@ -1112,10 +1159,16 @@ static int span_check(void *self, struct sim_err *err)
 				       "span: span at 0x%llx counts %u objects, bitmap %llu",
 				       (unsigned long long)s->base, s->alloc_count,
 				       (unsigned long long)bits);
+		int rc = check_place(h, s, err);
+		if (rc != SIM_OK)
+			return rc;
 		inuse += s->npages * SC_PAGE;
 		objs += s->alloc_count;
 		i += s->npages;
 	}
+	int rc = check_pages(h, err);
+	if (rc != SIM_OK)
+		return rc;
 	if (inuse != h->heap_inuse)
 		return SIM_ERR(err, SIM_ECHECK, "span: heap_inuse %llu, spans %llu",
 			       (unsigned long long)h->heap_inuse,

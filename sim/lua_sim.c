@@ -276,9 +276,18 @@ static void run_over(lua_State *L, struct lctx *c, int rc)
 	lua_error(L);
 }
 
+/* Raise unless the run is on: once lsim_drive returns the engine may be
+ * gone, yet lua_close still runs __gc metamethods, which may call us. */
+static void need_engine(lua_State *L, const struct lctx *c)
+{
+	if (!c->e)
+		luaL_error(L, "the run is over (a __gc metamethod at the end?)");
+}
+
 /* Hand ev to the engine.  Raises a Lua error when the run is over. */
 static void step(lua_State *L, struct lctx *c, const struct sim_event *ev)
 {
+	need_engine(L, c);
 	if (c->rc != SIM_OK) {
 		lua_pushstring(L, c->err.msg);
 		lua_error(L);
@@ -306,6 +315,7 @@ static void step(lua_State *L, struct lctx *c, const struct sim_event *ev)
 static void clock_by(lua_State *L, struct lctx *c, uint64_t ns)
 {
 	struct sim_event ev = {.kind = EV_CLOCK, .tid = cur_tid(c)};
+	need_engine(L, c);
 	ev.size = engine_stats(c->e)->cur.t_ns + ns;
 	step(L, c, &ev);
 	c->vclock += ns;
@@ -564,6 +574,7 @@ static int l_faults(lua_State *L)
 			return luaL_error(L, "faults: %s", err.msg);
 		lua_pop(L, 1);
 	}
+	need_engine(L, c);
 	engine_set_faults(c->e, &f);
 	return 0;
 }
@@ -2008,7 +2019,9 @@ static int lsim_drive(void *ctx, struct engine *e, volatile sig_atomic_t *stop,
 		lua_pushcclosure(L, l_wait, 1);
 		st = lua_pcall(L, 0, 0, 1);
 	}
-	return drive_end(c, st, err);
+	int rc = drive_end(c, st, err);
+	c->e = NULL;   /* see need_engine */
+	return rc;
 }
 
 static void lsim_where(void *ctx, char *buf, size_t n)

@@ -304,6 +304,9 @@ static const struct bad cases[] = {
 	{"Lua replay of a bad trace", ".lua", "replay('bad.trace')\n",
 	 "printf '# allocsim-trace v1\\na 0 1 10\\nf 0 1\\nf 0 1\\n' > bad.trace",
 	 NULL, 2, "bad.trace:4: field ID: double free or unknown ID 1"},
+	{"Lua __gc that allocates after the run (legal, ignored)", ".lua",
+	 "local keep = setmetatable({}, {__gc = function() alloc(1) end})\n"
+	 "free(alloc(10))\n", NULL, NULL, 0, "results in out/"},
 	{"Lua error late in a long run", ".lua",
 	 "for i = 1, 20000 do free(alloc(i % 500)) end\nerror('late')\n", NULL,
 	 "run {in} -o out --sample 1", 2, "in.lua:2: late"},

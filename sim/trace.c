@@ -151,9 +151,10 @@ struct track {
 
 enum viol { V_OK, V_NOMEM, V_DEAD, V_NEXT, V_SIZE, V_ALIGN, V_CLOCK, V_KIND };
 
+/* ID 0 is never live (and before the first birth there is no bitset). */
 static int is_live(const struct track *t, uint64_t id)
 {
-	return id < t->next_id && (t->live[id >> 6] >> (id & 63) & 1);
+	return id && id < t->next_id && (t->live[id >> 6] >> (id & 63) & 1);
 }
 
 /* Make the next unused ID live. */

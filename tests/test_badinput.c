@@ -106,6 +106,8 @@ static const struct bad cases[] = {
 	 "in.trace:4: field ID: ID 1 is not the next unused ID 2"},
 	{"double free", ".trace", H "a 0 1 10\nf 0 1\nf 0 1\n", NULL, NULL, 2,
 	 "in.trace:4: field ID: double free or unknown ID 1"},
+	{"free of ID 0 before any allocation", ".trace", H "f 0 0\n", NULL, NULL,
+	 2, "in.trace:2: field ID: double free or unknown ID 0"},
 	{"free of unknown ID", ".trace", H "a 0 1 10\nf 0 7\n", NULL, NULL, 2,
 	 "in.trace:3: field ID: double free or unknown ID 7"},
 	{"realloc of a freed ID", ".trace", H "a 0 1 10\nf 0 1\nr 0 1 2 20\n",

@@ -115,7 +115,85 @@ validate-go: $(BUILD)/allocsim
 		fi; }
 	./scripts/validate-go --build $(BUILD)
 
-clean:
-	rm -rf build build-san
+# ---- fuzzing (tests/fuzz/) -------------------------------------------------
+# Each tests/fuzz/fuzz_<t>.c is a libFuzzer target.  `make fuzz` builds
+# them with clang into build-fuzz/ and runs each for FUZZ_SECONDS; new
+# inputs go to build-fuzz/corpus/<t>/, crashes to build-fuzz/<t>-crash-*.
+# `make test` links the same targets with tests/fuzz/replay.c as
+# $(BUILD)/tests/test_fuzz_<t>, which replays tests/fuzz/corpus/<t>/.
+FUZZ_TARGETS := trace params lua
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-Isim -Itests/fuzz
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(SIM_SRC) $(STRAT_SRC))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/tests/test_fuzz_%,$(FUZZ_TARGETS))
+MAIN_FUZZ    := -Dmain=allocsim_main -Dexit=fuzz_exit
+.PHONY: fuzz fuzz-deps
+test: $(FUZZ_REPLAY)
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+# Static pattern rules: a plain pattern would also match the .d files
+# make tries to remake (replay_lua.d.o ...).
+FUZZ_REPLAY_OBJ := $(patsubst %,$(BUILD)/tests/fuzz/replay_%.o,$(FUZZ_TARGETS))
+$(FUZZ_REPLAY_OBJ): $(BUILD)/tests/fuzz/replay_%.o: tests/fuzz/replay.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/fuzz -DFUZZ_NAME='"$*"' -c $< -o $@
+
+$(BUILD)/sim/main_fuzz.o: sim/main.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(MAIN_FUZZ) -c $< -o $@
+
+$(BUILD)/tests/test_fuzz_params: $(BUILD)/sim/main_fuzz.o
+$(FUZZ_REPLAY): $(BUILD)/tests/test_fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_%.o \
+		$(BUILD)/tests/fuzz/fuzz_util.o $(BUILD)/libsim.a
+	$(CC) $(LDSAN) -rdynamic -o $@ $(filter %.o,$^) $(BUILD)/libsim.a $(LDLIBS)
+
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang libclang-rt-14-dev; \
+		else \
+			echo "fuzz: clang is missing; run as root: apt-get install -y clang libclang-rt-14-dev"; exit 1; \
+		fi; }
+
+$(FUZZ_BUILD)/%.o: %.c | deps fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/sim/main_fuzz.o: sim/main.c | deps fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) $(MAIN_FUZZ) -c $< -o $@
+
+$(FUZZ_BUILD)/libsim.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_params: $(FUZZ_BUILD)/sim/main_fuzz.o
+$(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/tests/fuzz/fuzz_util.o \
+		$(FUZZ_BUILD)/libsim.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) \
+		$(FUZZ_BUILD)/libsim.a $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s (log: $(FUZZ_BUILD)/$$t.log)"; \
+		./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+			-rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+			-dict=tests/fuzz/$$t.dict -artifact_prefix=$(FUZZ_BUILD)/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+			< /dev/null > $(FUZZ_BUILD)/$$t.log 2>&1; st=$$?; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' \
+			$(FUZZ_BUILD)/$$t.log | sed "s/^/  /"; \
+		if [ $$st -ne 0 ]; then grep -A30 -E '^==[0-9]+==|runtime error|deadly signal|fuzz_[a-z]+: ' \
+			$(FUZZ_BUILD)/$$t.log | head -60; \
+			ls $(FUZZ_BUILD)/$$t-* 2>/dev/null; exit 1; fi; \
+	done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find build build-san build-fuzz -name '*.d' 2>/dev/null)

@@ -1,0 +1,5 @@
+local co = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+spawn(function() for i = 1, 3 do free(alloc(co() or 1)) end end)
+wait()
+setmetatable({}, {__gc = function() alloc(1) end})
+collectgarbage()

@@ -1,0 +1,5 @@
+local h = alloc(10)
+free(h)
+local ok, err = pcall(free, h)
+print(ok, err)
+error({code = 1})

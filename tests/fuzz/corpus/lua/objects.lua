@@ -1,0 +1,6 @@
+local a = alloc(100)
+local b = alloc(5000, {zero = true})
+local c = alloc(300, {align = 4096})
+local d = realloc(a, 2000)
+print(size(d), size(b))
+free(b); free(c); free(d)

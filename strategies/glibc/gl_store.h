@@ -1,19 +1,23 @@
 /*
- * gl_store.h - host-side bookkeeping of the glibc model: chunk records,
- * the map from a user chunk's address to its record, and a cache of pages
+ * gl_store.h - host-side bookkeeping of the glibc model: one record per
+ * chunk in a hash table keyed by the chunk's address, and a cache of pages
  * the model knows to be resident.  Private to strategies/glibc.
  *
  * Every chunk of every arena (in use, in the tcache, in a fastbin, binned,
- * the top, fenceposts) and every mmapped chunk has one record.  Records are
- * numbered from 1 (0 is "none", glibc's NULL) and live in blocks of 4096
- * that never move, so a pointer to a record stays valid while others are
- * made.  The chunks of one heap segment are also linked in address order
- * (prev/next), which replaces glibc's size and prev_size arithmetic when
- * finding neighbours.  Bin headers are records too (state GL_HDR), so the
- * doubly linked bins are the same rings glibc keeps.
+ * the top, fenceposts) and every mmapped chunk has one record; bin headers
+ * have records too (under keys no chunk can have), so the doubly linked
+ * bins are the same rings glibc keeps.  The record is the table slot
+ * itself: finding the chunk of a freed address is one probe, usually one
+ * cache miss, and the tcache (arrays of ids and addresses, see glibc.c)
+ * needs no record at all.  The chunks of one heap segment are also linked
+ * in address order (prev/next), which replaces glibc's size and prev_size
+ * arithmetic when finding neighbours.
  *
- * Host memory comes from env->halloc only.  A failed host allocation is
- * detected before an operation changes anything (gl_store_reserve).
+ * A record's id is its slot number.  Ids stay valid until the table is
+ * rehashed, which happens only when the model reserves room at the start
+ * of an operation; the model then renumbers the ids it holds outside the
+ * table.  Host memory comes from env->halloc only, and a failed host
+ * allocation is seen before an operation changes anything.
  */
 #ifndef GL_STORE_H
 #define GL_STORE_H
@@ -25,9 +29,8 @@
 
 /* Record states. */
 enum {
-	GL_UNUSED = 0,   /* on the record free list */
-	GL_USER,         /* in use: handed out, or glibc-internal in use */
-	GL_TCACHE,       /* in a tcache bin (in use for the arena) */
+	GL_UNUSED = 0,   /* an empty or deleted slot */
+	GL_USER,         /* in use: handed out, in a tcache, glibc-internal */
 	GL_FAST,         /* in a fastbin (in use physically, free for stats) */
 	GL_BIN,          /* in the unsorted list or a small or large bin */
 	GL_TOP,          /* an arena's top chunk */
@@ -37,15 +40,16 @@ enum {
 };
 
 struct gl_rec {
-	uint64_t addr;           /* chunk start (the prev_size word) */
+	uint64_t addr;           /* the key: chunk start (the prev_size word);
+	                            0: empty slot, 1: deleted */
 	uint64_t size;           /* chunk size, flags apart */
-	uint32_t prev, next;     /* physical neighbours in the segment */
-	uint32_t fd, bk;         /* bin ring; fastbin and tcache use fd */
-	uint32_t fdn, bkn;       /* large-bin size ring (group heads) */
 	uint8_t st;              /* GL_* state */
 	uint8_t bin;             /* GL_BIN: the bin it is in (1 = unsorted) */
 	uint16_t arena;          /* owning arena */
-	uint32_t spare;
+	uint32_t spare;          /* scratch while rehashing */
+	uint32_t prev, next;     /* physical neighbours in the segment */
+	uint32_t fd, bk;         /* bin ring; fastbins use fd */
+	uint32_t fdn, bkn;       /* large-bin size ring (group heads) */
 };
 
 /* An mmapped chunk keeps its offset from the mapping start (glibc's
@@ -61,177 +65,148 @@ static inline void gl_set_lead(struct gl_rec *r, uint64_t lead)
 	r->bkn = (uint32_t)lead;
 }
 
-#define GL_BLK_SHIFT 12
-#define GL_BLK_RECS  (1u << GL_BLK_SHIFT)
 #define GL_TC_SLOTS  1024u           /* resident-page cache entries */
+#define GL_DELETED   1u              /* key of a deleted slot */
 
+/* The table: open addressing, linear probing, keyed by chunk address.  A
+ * record's id is its slot, stable until the next rehash (gl_store_reserve
+ * is the only place that rehashes; callers renumber their own ids).  Slot
+ * 0 is a permanent "deleted" slot, so id 0 means none. */
 struct gl_store {
 	const struct strategy_env *env;
-	struct gl_rec **blk;     /* record blocks */
-	uint32_t nblk, cap_blk;
-	uint32_t hw;             /* records handed out so far (ids < hw) */
-	uint32_t free_head;      /* recycled records, linked by fd */
-	uint32_t nfree;
-	/* address -> record of chunks the program holds */
-	struct gl_slot { uint64_t key; uint32_t id; uint32_t pad; } *slots;
-	uint64_t nslots, nused;
-	unsigned shift;          /* 64 - log2(nslots) */
-	uint64_t host_bytes;
+	struct gl_rec *tab;
+	uint64_t cap, used, tombs;   /* slots; live records; deleted slots */
+	unsigned shift;              /* 64 - log2(cap) */
 	/* resident-page cache: page number + 1, 0 = empty */
 	uint64_t tc[GL_TC_SLOTS];
 };
 
 static inline struct gl_rec *gl_r(const struct gl_store *s, uint32_t id)
 {
-	return &s->blk[id >> GL_BLK_SHIFT][id & (GL_BLK_RECS - 1)];
+	return &s->tab[id];
 }
 
-/* ---- records ------------------------------------------------------------ */
-
-static inline int gl_store_add_block(struct gl_store *s)
+static inline uint64_t gl_home(const struct gl_store *s, uint64_t key)
 {
-	if (s->nblk == s->cap_blk) {
-		uint32_t ncap = s->cap_blk ? 2 * s->cap_blk : 16;
-		struct gl_rec **nb = strat_hrealloc(s->env, s->blk,
-						    s->cap_blk * sizeof *nb,
-						    ncap * sizeof *nb);
-		if (!nb)
+	return (key * UINT64_C(0x9E3779B97F4A7C15)) >> s->shift;
+}
+
+/* The record whose chunk starts at key; 0 when there is none. */
+static inline uint32_t gl_find(const struct gl_store *s, uint64_t key)
+{
+	uint64_t j = gl_home(s, key), m = s->cap - 1;
+	for (;; j = (j + 1) & m) {
+		uint64_t k = s->tab[j].addr;
+		if (k == key)
+			return (uint32_t)j;
+		if (k == 0)
 			return 0;
-		s->blk = nb;
-		s->host_bytes += (ncap - s->cap_blk) * sizeof *nb;
-		s->cap_blk = ncap;
 	}
-	struct gl_rec *b = strat_halloc(s->env, GL_BLK_RECS * sizeof *b);
-	if (!b)
-		return 0;
-	memset(b, 0, GL_BLK_RECS * sizeof *b);
-	s->blk[s->nblk++] = b;
-	s->host_bytes += GL_BLK_RECS * sizeof *b;
-	return 1;
 }
 
-/* Make sure n records can be made without a host allocation. */
-static inline int gl_store_reserve_recs(struct gl_store *s, uint32_t n)
+/* A zeroed record for a chunk at key (no chunk may start there yet).
+ * Room must have been reserved. */
+static inline uint32_t gl_new_at(struct gl_store *s, uint64_t key)
 {
-	while (s->nfree + ((uint64_t)s->nblk << GL_BLK_SHIFT) - s->hw < n)
-		if (!gl_store_add_block(s))
-			return 0;
-	return 1;
-}
-
-/* A zeroed record (after gl_store_reserve_recs, never fails). */
-static inline uint32_t gl_new(struct gl_store *s)
-{
-	uint32_t id;
-	if (s->free_head) {
-		id = s->free_head;
-		s->free_head = gl_r(s, id)->fd;
-		s->nfree--;
-	} else {
-		id = s->hw++;
-	}
-	struct gl_rec *r = gl_r(s, id);
+	uint64_t j = gl_home(s, key), m = s->cap - 1;
+	while (s->tab[j].addr > GL_DELETED || j == 0)
+		j = (j + 1) & m;
+	if (s->tab[j].addr == GL_DELETED)
+		s->tombs--;
+	struct gl_rec *r = &s->tab[j];
 	memset(r, 0, sizeof *r);
-	return id;
+	r->addr = key;
+	s->used++;
+	return (uint32_t)j;
 }
 
-/* n consecutive zeroed records (bin headers); 0 on host OOM. */
-static inline uint32_t gl_new_run(struct gl_store *s, uint32_t n)
-{
-	while (((uint64_t)s->nblk << GL_BLK_SHIFT) - s->hw < n)
-		if (!gl_store_add_block(s))
-			return 0;
-	uint32_t first = s->hw;
-	s->hw += n;
-	for (uint32_t i = 0; i < n; i++)
-		memset(gl_r(s, first + i), 0, sizeof(struct gl_rec));
-	return first;
-}
-
+/* Delete record id.  The slot becomes a tombstone, unless the next slot
+ * is empty: then it and the tombstones before it become empty again (no
+ * probe can pass through them to reach a record). */
 static inline void gl_del(struct gl_store *s, uint32_t id)
 {
-	struct gl_rec *r = gl_r(s, id);
+	uint64_t m = s->cap - 1, j = id;
+	struct gl_rec *r = &s->tab[id];
 	r->st = GL_UNUSED;
-	r->fd = s->free_head;
-	s->free_head = id;
-	s->nfree++;
+	s->used--;
+	if (s->tab[(j + 1) & m].addr != 0) {
+		r->addr = GL_DELETED;
+		s->tombs++;
+		return;
+	}
+	r->addr = 0;
+	for (j = (j - 1) & m; j != 0 && s->tab[j].addr == GL_DELETED;
+	     j = (j - 1) & m) {
+		s->tab[j].addr = 0;
+		s->tombs--;
+	}
 }
 
-/* ---- address map -------------------------------------------------------------- */
-
-static inline uint64_t gl_hash(const struct gl_store *s, uint64_t key)
+/* Move every record into a fresh table of ncap slots.  Each old slot's
+ * spare field then holds its new id (0 for none), for the caller to
+ * renumber the ids it keeps; the old table is returned in *old (free it
+ * with gl_store_free_tab).  0 on host OOM (nothing changed). */
+static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
+				  struct gl_rec **old, uint64_t *ocap)
 {
-	return ((key >> 4) * UINT64_C(0x9E3779B97F4A7C15)) >> s->shift;
-}
-
-static inline int gl_map_grow(struct gl_store *s)
-{
-	uint64_t n = s->nslots ? 2 * s->nslots : 1024;
-	struct gl_slot *ns = strat_halloc(s->env, n * sizeof *ns);
-	if (!ns)
+	struct gl_rec *t = strat_halloc(s->env, ncap * sizeof *t);
+	if (!t)
 		return 0;
-	memset(ns, 0, n * sizeof *ns);
-	struct gl_slot *old = s->slots;
-	uint64_t on = s->nslots;
-	s->slots = ns;
-	s->nslots = n;
-	s->shift = 64 - (unsigned)__builtin_ctzll(n);
+	memset(t, 0, ncap * sizeof *t);
+	struct gl_rec *o = s->tab;
+	uint64_t on = s->cap;
+	s->tab = t;
+	s->cap = ncap;
+	s->shift = 64 - (unsigned)__builtin_ctzll(ncap);
+	s->used = s->tombs = 0;
+	t[0].addr = GL_DELETED;
 	for (uint64_t i = 0; i < on; i++) {
-		if (!old[i].key)
+		o[i].spare = 0;
+		if (o[i].addr <= GL_DELETED)
 			continue;
-		uint64_t j = gl_hash(s, old[i].key);
-		while (ns[j].key)
-			j = (j + 1) & (n - 1);
-		ns[j] = old[i];
+		uint32_t n = gl_new_at(s, o[i].addr);
+		t[n] = o[i];
+		o[i].spare = n;
 	}
-	strat_hfree(s->env, old, on * sizeof *old);
-	s->host_bytes += (n - on) * sizeof *ns;
-	return 1;
-}
-
-/* Room for n more entries at most half full. */
-static inline int gl_map_reserve(struct gl_store *s, uint64_t n)
-{
-	while (2 * (s->nused + n) > s->nslots)
-		if (!gl_map_grow(s))
-			return 0;
-	return 1;
-}
-
-static inline void gl_map_put(struct gl_store *s, uint64_t key, uint32_t id)
-{
-	uint64_t j = gl_hash(s, key), m = s->nslots - 1;
-	while (s->slots[j].key)
-		j = (j + 1) & m;
-	s->slots[j].key = key;
-	s->slots[j].id = id;
-	s->nused++;
-}
-
-/* The record of key, removed from the map; 0 when absent. */
-static inline uint32_t gl_map_take(struct gl_store *s, uint64_t key)
-{
-	if (!s->nslots)
-		return 0;
-	uint64_t j = gl_hash(s, key), m = s->nslots - 1;
-	while (s->slots[j].key != key) {
-		if (!s->slots[j].key)
-			return 0;
-		j = (j + 1) & m;
-	}
-	uint32_t id = s->slots[j].id;
-	/* backward-shift deletion */
-	uint64_t hole = j;
-	for (uint64_t k = (j + 1) & m; s->slots[k].key; k = (k + 1) & m) {
-		uint64_t home = gl_hash(s, s->slots[k].key);
-		if (((k - home) & m) >= ((k - hole) & m)) {
-			s->slots[hole] = s->slots[k];
-			hole = k;
+	for (uint64_t i = 1; i < ncap; i++) {
+		struct gl_rec *r = &t[i];
+		if (r->addr <= GL_DELETED)
+			continue;
+		r->spare = 0;
+		r->prev = o[r->prev].spare;
+		r->next = o[r->next].spare;
+		r->fd = o[r->fd].spare;
+		r->bk = o[r->bk].spare;
+		if (r->st != GL_MMAP) {          /* there they hold the lead */
+			r->fdn = o[r->fdn].spare;
+			r->bkn = o[r->bkn].spare;
 		}
 	}
-	s->slots[hole].key = 0;
-	s->nused--;
-	return id;
+	*old = o;
+	*ocap = on;
+	return 1;
+}
+
+static inline void gl_store_free_tab(struct gl_store *s, struct gl_rec *t,
+				     uint64_t n)
+{
+	strat_hfree(s->env, t, n * sizeof *t);
+}
+
+/* Does the table need a rehash before n more records are made? */
+static inline int gl_store_full(const struct gl_store *s, uint64_t n)
+{
+	return 4 * (s->used + s->tombs + n + 1) > 3 * s->cap ||
+	       2 * (s->used + n) > s->cap;
+}
+
+/* The capacity a rehash should use for n more records. */
+static inline uint64_t gl_store_want(const struct gl_store *s, uint64_t n)
+{
+	uint64_t c = 1024;
+	while (c < 2 * (s->used + n) + 2)
+		c *= 2;
+	return c < s->cap && 2 * (s->used + n) <= s->cap ? s->cap : c;
 }
 
 /* ---- resident pages ------------------------------------------------------ */
@@ -272,16 +247,20 @@ static inline int gl_store_init(struct gl_store *s, const struct strategy_env *e
 {
 	memset(s, 0, sizeof *s);
 	s->env = env;
-	s->hw = 1;                       /* record 0 is "none" */
-	return gl_store_add_block(s) && gl_map_grow(s);
+	s->cap = 1024;
+	s->shift = 64 - 10;
+	s->tab = strat_halloc(env, s->cap * sizeof *s->tab);
+	if (!s->tab)
+		return 0;
+	memset(s->tab, 0, s->cap * sizeof *s->tab);
+	s->tab[0].addr = GL_DELETED;
+	return 1;
 }
 
 static inline void gl_store_fini(struct gl_store *s)
 {
-	for (uint32_t i = 0; i < s->nblk; i++)
-		strat_hfree(s->env, s->blk[i], GL_BLK_RECS * sizeof(struct gl_rec));
-	strat_hfree(s->env, s->blk, s->cap_blk * sizeof *s->blk);
-	strat_hfree(s->env, s->slots, s->nslots * sizeof *s->slots);
+	if (s->tab)
+		gl_store_free_tab(s, s->tab, s->cap);
 	memset(s, 0, sizeof *s);
 }
 

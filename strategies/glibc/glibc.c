@@ -56,7 +56,7 @@ struct gl_heap {
 struct gl_arena {
 	uint32_t idx;
 	uint32_t top;                    /* 0 before the first sysmalloc */
-	uint32_t bin0;                   /* bin i's header is record bin0 + i */
+	uint32_t bins[GL_NBINS];         /* bin headers (records) */
 	uint32_t fast[GL_NFASTBINS];
 	uint32_t next;                   /* ring of arenas (index) */
 	int have_fast, noncontig;
@@ -69,11 +69,21 @@ struct gl_arena {
 	uint64_t locks;
 };
 
+/* A tcache entry.  The bins are arrays (LIFO at the end) rather than
+ * lists through the records, so the common malloc and free never read a
+ * record; a chunk in the tcache keeps its record in state GL_USER, which
+ * is what it is to the arena. */
+struct gl_tce {
+	uint64_t addr;
+	uint32_t id, pad;
+};
+
 struct gl_thread {
 	uint32_t arena;                  /* thread_arena; GL_NONE: not chosen */
 	int has_tcache;
 	uint16_t counts[GL_TCACHE_BINS];
-	uint32_t heads[GL_TCACHE_BINS];
+	uint16_t cap[GL_TCACHE_BINS];
+	struct gl_tce *ent[GL_TCACHE_BINS];
 };
 
 struct gl {
@@ -90,8 +100,12 @@ struct gl {
 	uint64_t sbrk_base, narenas_limit, aligned_heap_area;
 	struct gl_arena **ar;
 	uint32_t narenas, cap_ar, next_to_use;
-	struct gl_thread **th;
+	struct gl_thread **th;           /* by tid, for tids below GL_TID_DIRECT */
 	uint32_t nth, first_tid;
+	struct gl_thread **all;          /* every thread, in order of arrival */
+	uint32_t nall, cap_all;
+	struct gl_tid { uint32_t tid, idx; } *tids;   /* larger tids -> all[] */
+	uint32_t ntids, cap_tids;
 	int any_thread, multi;
 	/* counters */
 	uint64_t hits, misses, locks, ntcache, consolidations, trims;
@@ -132,9 +146,8 @@ static void lock(struct gl *g, struct gl_arena *av)
 /* Split the chunk id at offset nb; the upper part gets a new record. */
 static uint32_t split_at(struct gl *g, uint32_t id, uint64_t nb)
 {
-	uint32_t n = gl_new(&g->s);
+	uint32_t n = gl_new_at(&g->s, REC(g, id)->addr + nb);
 	struct gl_rec *p = REC(g, id), *q = REC(g, n);
-	q->addr = p->addr + nb;
 	q->size = p->size - nb;
 	p->size = nb;
 	q->arena = p->arena;
@@ -159,6 +172,22 @@ static void absorb_next(struct gl *g, uint32_t id)
 	gl_del(&g->s, n);
 }
 
+/* The chunk of record id now starts at addr: it moves to a new record,
+ * whose id is returned (only the top and mmapped chunks move). */
+static uint32_t rekey(struct gl *g, uint32_t id, uint64_t addr)
+{
+	uint32_t n = gl_new_at(&g->s, addr);
+	struct gl_rec *r = REC(g, n);
+	*r = *REC(g, id);
+	r->addr = addr;
+	if (r->prev)
+		REC(g, r->prev)->next = n;
+	if (r->next)
+		REC(g, r->next)->prev = n;
+	gl_del(&g->s, id);
+	return n;
+}
+
 /* PREV_INUSE of id: clear only when the chunk before it is binned free. */
 static int prev_free(struct gl *g, const struct gl_rec *p)
 {
@@ -169,7 +198,7 @@ static int prev_free(struct gl *g, const struct gl_rec *p)
 
 static uint32_t hdr(const struct gl_arena *av, unsigned bin)
 {
-	return av->bin0 + bin;
+	return av->bins[bin];
 }
 
 static int bin_empty(struct gl *g, const struct gl_arena *av, unsigned bin)
@@ -283,26 +312,44 @@ static void bin_place(struct gl *g, struct gl_arena *av, uint32_t v)
 
 /* ---- tcache and fastbins ------------------------------------------------------ */
 
+/* Room in tcache bin tc for one more chunk (its array grows on demand;
+ * a host allocation failure counts as a full bin). */
+static int tc_room(struct gl *g, struct gl_thread *t, uint64_t tc)
+{
+	uint32_t n = t->counts[tc];
+	if (n >= g->tcache_count)
+		return 0;
+	if (n < t->cap[tc])
+		return 1;
+	uint32_t ncap = t->cap[tc] ? 2u * t->cap[tc] : 8u;
+	if (ncap > g->tcache_count)
+		ncap = (uint32_t)g->tcache_count;
+	struct gl_tce *e = strat_hrealloc(g->env, t->ent[tc],
+					  t->cap[tc] * sizeof *e, ncap * sizeof *e);
+	if (!e)
+		return 0;
+	t->ent[tc] = e;
+	t->cap[tc] = (uint16_t)ncap;
+	return 1;
+}
+
+/* tcache_put, after tc_room. */
 static void tcache_put(struct gl *g, struct gl_thread *t, uint32_t id,
 		       uint64_t tc)
 {
 	struct gl_rec *r = REC(g, id);
-	r->st = GL_TCACHE;
-	r->fd = t->heads[tc];
-	t->heads[tc] = id;
-	t->counts[tc]++;
+	struct gl_tce *e = &t->ent[tc][t->counts[tc]++];
+	e->addr = r->addr;
+	e->id = id;
+	r->st = GL_USER;
 	wr(g, r->addr + 16, 16);         /* next and key */
 }
 
 static uint32_t tcache_get(struct gl *g, struct gl_thread *t, uint64_t tc)
 {
-	uint32_t id = t->heads[tc];
-	struct gl_rec *r = REC(g, id);
-	t->heads[tc] = r->fd;
-	t->counts[tc]--;
-	r->st = GL_USER;
-	wr(g, r->addr + 24, 8);          /* key = 0 */
-	return id;
+	struct gl_tce *e = &t->ent[tc][--t->counts[tc]];
+	wr(g, e->addr + 24, 8);          /* key = 0 */
+	return e->id;
 }
 
 /* The tcache bin of chunk size csize, or GL_NONE when t has no room for it. */
@@ -427,9 +474,8 @@ static uint32_t mmap_chunk(struct gl *g, uint64_t nb)
 	uint64_t mm = os_mmap(g, 0, size, SIMOS_PROT_RW);
 	if (mm == GL_FAIL)
 		return 0;
-	uint32_t id = gl_new(&g->s);
+	uint32_t id = gl_new_at(&g->s, mm);
 	struct gl_rec *r = REC(g, id);
-	r->addr = mm;
 	r->size = size;
 	r->st = GL_MMAP;
 	wr(g, mm, 16);
@@ -464,7 +510,9 @@ static uint32_t mremap_chunk(struct gl *g, uint32_t id, uint64_t nb)
 	if (simos_mremap(g->os, block, total, nsize, 1, &cp) != SIM_OK)
 		return 0;
 	gl_forget(&g->s, block, total);
-	r->addr = cp + lead;
+	if (cp != block)
+		id = rekey(g, id, cp + lead);
+	r = REC(g, id);
 	r->size = nsize - lead;
 	g->mmapped_mem = g->mmapped_mem - total + nsize;
 	if (g->mmapped_mem > g->max_mmapped_mem)
@@ -660,7 +708,7 @@ static void int_free(struct gl *g, struct gl_arena *av, uint32_t id,
 	struct gl_rec *r = REC(g, id);
 	uint64_t size = r->size;
 	uint64_t tc = tc_bin(g, t, size);
-	if (tc != GL_NONE && t->counts[tc] < g->tcache_count) {
+	if (tc != GL_NONE && tc_room(g, t, tc)) {
 		tcache_put(g, t, id, tc);
 		return;
 	}
@@ -708,9 +756,8 @@ static uint32_t split_top(struct gl *g, struct gl_arena *av, uint64_t nb)
 static uint32_t new_top(struct gl *g, struct gl_arena *av, uint64_t addr,
 			uint64_t size)
 {
-	uint32_t n = gl_new(&g->s);
+	uint32_t n = gl_new_at(&g->s, addr);
 	struct gl_rec *r = REC(g, n);
-	r->addr = addr;
 	r->size = size;
 	r->st = GL_TOP;
 	r->arena = (uint16_t)av->idx;
@@ -1007,7 +1054,7 @@ static uint32_t malloc_exact(struct gl *g, struct gl_arena *av, uint64_t nb,
 		if (av->fast[i]) {
 			uint32_t v = fast_pop(g, av, i);
 			if (tc != GL_NONE)
-				while (t->counts[tc] < g->tcache_count && av->fast[i])
+				while (av->fast[i] && tc_room(g, t, tc))
 					tcache_put(g, t, fast_pop(g, av, i), tc);
 			return v;
 		}
@@ -1017,8 +1064,7 @@ static uint32_t malloc_exact(struct gl *g, struct gl_arena *av, uint64_t nb,
 		if (!bin_empty(g, av, idx)) {
 			uint32_t v = small_take(g, av, idx);
 			if (tc != GL_NONE)
-				while (t->counts[tc] < g->tcache_count &&
-				       !bin_empty(g, av, idx))
+				while (!bin_empty(g, av, idx) && tc_room(g, t, tc))
 					tcache_put(g, t, small_take(g, av, idx), tc);
 			return v;
 		}
@@ -1059,7 +1105,7 @@ static uint32_t int_malloc(struct gl *g, struct gl_arena *av, uint64_t bytes,
 				av->bin_bytes -= size;
 				r->st = GL_USER;
 				w_head(g, REC(g, r->next)->addr);
-				if (tc == GL_NONE || t->counts[tc] >= g->tcache_count)
+				if (tc == GL_NONE || !tc_room(g, t, tc))
 					return v;
 				tcache_put(g, t, v, tc);
 				return_cached = 1;
@@ -1112,13 +1158,15 @@ static struct gl_arena *arena_alloc(struct gl *g)
 	if (!av)
 		return NULL;
 	memset(av, 0, sizeof *av);
-	if (!heaps_room(g, av) || !gl_store_reserve_recs(&g->s, 16) ||
-	    !(av->bin0 = gl_new_run(&g->s, GL_NBINS))) {
+	if (!heaps_room(g, av)) {
 		arena_free(g, av);
 		return NULL;
 	}
 	av->idx = g->narenas;
-	for (uint32_t h = av->bin0; h < av->bin0 + GL_NBINS; h++) {
+	for (unsigned b = 0; b < GL_NBINS; b++) {
+		/* a key no chunk can have (chunk addresses are below 2^48) */
+		uint64_t key = UINT64_C(1) << 63 | (uint64_t)av->idx << 12 | b << 4;
+		uint32_t h = av->bins[b] = gl_new_at(&g->s, key);
 		struct gl_rec *r = REC(g, h);
 		r->st = GL_BINHDR;
 		r->fd = r->bk = r->fdn = r->bkn = h;
@@ -1128,8 +1176,8 @@ static struct gl_arena *arena_alloc(struct gl *g)
 
 static void gl_del_bins(struct gl *g, struct gl_arena *av)
 {
-	for (uint32_t h = av->bin0; h < av->bin0 + GL_NBINS; h++)
-		gl_del(&g->s, h);
+	for (unsigned b = 0; b < GL_NBINS; b++)
+		gl_del(&g->s, av->bins[b]);
 }
 
 /* _int_new_arena: an arena at the start of a new heap, linked after main,
@@ -1215,11 +1263,12 @@ static struct gl_arena *arena_get_retry(struct gl *g, struct gl_thread *t,
 
 /* ---- threads and the tcache (5) ---------------------------------------------- */
 
-static struct gl_thread *thread_of(struct gl *g, uint32_t tid)
+#define GL_TID_DIRECT 1024u
+
+/* tid's slot in th[] (tid < GL_TID_DIRECT); NULL on host OOM. */
+static struct gl_thread **direct_slot(struct gl *g, uint32_t tid)
 {
 	if (tid >= g->nth) {
-		if (tid >= (UINT32_C(1) << 20))
-			return NULL;
 		uint32_t n = g->nth ? g->nth : 8;
 		while (n <= tid)
 			n *= 2;
@@ -1232,13 +1281,100 @@ static struct gl_thread *thread_of(struct gl *g, uint32_t tid)
 		g->th = a;
 		g->nth = n;
 	}
-	struct gl_thread *t = g->th[tid];
-	if (t)
+	return &g->th[tid];
+}
+
+static uint32_t tid_home(const struct gl *g, uint32_t tid)
+{
+	return (tid * 2654435761u) & (g->cap_tids - 1);
+}
+
+/* A large tid's thread, or NULL. */
+static struct gl_thread *tid_find(const struct gl *g, uint32_t tid)
+{
+	if (!g->cap_tids)
+		return NULL;
+	for (uint32_t j = tid_home(g, tid); g->tids[j].idx;
+	     j = (j + 1) & (g->cap_tids - 1))
+		if (g->tids[j].tid == tid)
+			return g->all[g->tids[j].idx - 1];
+	return NULL;
+}
+
+/* Room in the tid hash for one more, at most half full.  0 on host OOM. */
+static int tid_room(struct gl *g)
+{
+	if (2 * (g->ntids + 1) <= g->cap_tids)
+		return 1;
+	uint32_t n = g->cap_tids ? 2 * g->cap_tids : 16;
+	struct gl_tid *h = strat_halloc(g->env, n * sizeof *h), *o = g->tids;
+	if (!h)
+		return 0;
+	memset(h, 0, n * sizeof *h);
+	uint32_t on = g->cap_tids;
+	g->tids = h;
+	g->cap_tids = n;
+	for (uint32_t i = 0; i < on; i++) {
+		if (!o[i].idx)
+			continue;
+		uint32_t j = tid_home(g, o[i].tid);
+		while (h[j].idx)
+			j = (j + 1) & (n - 1);
+		h[j] = o[i];
+	}
+	strat_hfree(g->env, o, on * sizeof *o);
+	return 1;
+}
+
+/* Append t to all[] and, for a large tid, to the hash (room made). */
+static int thread_add(struct gl *g, uint32_t tid, struct gl_thread *t)
+{
+	if (g->nall == g->cap_all) {
+		uint32_t n = g->cap_all ? 2 * g->cap_all : 8;
+		struct gl_thread **a = strat_hrealloc(g->env, g->all,
+						      g->cap_all * sizeof *a,
+						      n * sizeof *a);
+		if (!a)
+			return 0;
+		g->all = a;
+		g->cap_all = n;
+	}
+	g->all[g->nall++] = t;
+	if (tid >= GL_TID_DIRECT) {
+		uint32_t j = tid_home(g, tid);
+		while (g->tids[j].idx)
+			j = (j + 1) & (g->cap_tids - 1);
+		g->tids[j].tid = tid;
+		g->tids[j].idx = g->nall;
+		g->ntids++;
+	}
+	return 1;
+}
+
+/* The thread of tid, made on first sight; NULL on host OOM. */
+static struct gl_thread *thread_of(struct gl *g, uint32_t tid)
+{
+	struct gl_thread **slot = NULL, *t;
+	if (tid < GL_TID_DIRECT) {
+		if (!(slot = direct_slot(g, tid)))
+			return NULL;
+		if (*slot)
+			return *slot;
+	} else if ((t = tid_find(g, tid))) {
 		return t;
+	} else if (!tid_room(g)) {
+		return NULL;
+	}
 	t = strat_halloc(g->env, sizeof *t);
 	if (!t)
 		return NULL;
 	memset(t, 0, sizeof *t);
+	if (!thread_add(g, tid, t)) {
+		strat_hfree(g->env, t, sizeof *t);
+		return NULL;
+	}
+	if (slot)
+		*slot = t;
 	t->arena = GL_NONE;
 	if (!g->any_thread) {
 		g->any_thread = 1;
@@ -1247,14 +1383,13 @@ static struct gl_thread *thread_of(struct gl *g, uint32_t tid)
 	} else {
 		g->multi = 1;            /* a second thread exists */
 	}
-	g->th[tid] = t;
 	return t;
 }
 
 /* tcache_init: the 656-byte struct from the thread's arena. */
 static void maybe_init_tcache(struct gl *g, struct gl_thread *t)
 {
-	if (!t || t->has_tcache || !gl_store_reserve_recs(&g->s, 32))
+	if (!t || t->has_tcache)
 		return;
 	struct gl_arena *av = arena_get(g, t, GL_TCACHE_STRUCT);
 	uint32_t id = int_malloc(g, av, GL_TCACHE_STRUCT, t);
@@ -1357,13 +1492,15 @@ static uint32_t lib_calloc(struct gl *g, struct gl_thread *t, uint64_t bytes)
 }
 
 /* memalign of an mmapped chunk: move its start, the mapping stays. */
-static void set_lead_mmap(struct gl *g, struct gl_rec *p, uint64_t brk,
-			  uint64_t lead)
+static uint32_t set_lead_mmap(struct gl *g, uint32_t id, uint64_t brk,
+			      uint64_t lead)
 {
+	id = rekey(g, id, brk);
+	struct gl_rec *p = REC(g, id);
 	gl_set_lead(p, gl_lead(p) + lead);
-	p->addr = brk;
 	p->size -= lead;
 	wr(g, brk, GL_HDR);
+	return id;
 }
 
 /* _int_memalign (10.3). */
@@ -1384,8 +1521,7 @@ static uint32_t int_memalign(struct gl *g, struct gl_arena *av, uint64_t align,
 			brk += align;
 		uint64_t lead = brk - p->addr;
 		if (p->st == GL_MMAP) {
-			set_lead_mmap(g, p, brk, lead);
-			return id;
+			return set_lead_mmap(g, id, brk, lead);
 		}
 		uint32_t n = split_at(g, id, lead);
 		struct gl_rec *nr = REC(g, n);
@@ -1445,7 +1581,8 @@ static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
 		if (n == av->top && oldsize + nr->size >= nb + GL_MINSIZE) {
 			uint64_t total = oldsize + nr->size;
 			p->size = nb;
-			nr->addr = p->addr + nb;
+			av->top = rekey(g, n, p->addr + nb);
+			nr = REC(g, av->top);
 			nr->size = total - nb;
 			w_head(g, p->addr);
 			w_head(g, nr->addr);
@@ -1496,11 +1633,12 @@ static uint32_t lib_realloc(struct gl *g, struct gl_thread *t, uint32_t id,
 	if (!nb)
 		return 0;
 	if (r->st == GL_MMAP) {
-		if (mremap_chunk(g, id, nb))
-			return id;
+		uint32_t m = mremap_chunk(g, id, nb);
+		if (m)
+			return m;
 		if (r->size - GL_SIZE_SZ >= nb)
 			return id;
-		uint32_t m = lib_malloc(g, t, bytes);
+		m = lib_malloc(g, t, bytes);
 		if (m)
 			munmap_chunk(g, id);
 		return m;
@@ -1655,34 +1793,94 @@ static void gl_fini(void *self)
 	for (uint32_t i = 0; i < g->narenas; i++)
 		arena_free(g, g->ar[i]);
 	strat_hfree(g->env, g->ar, g->cap_ar * sizeof *g->ar);
-	for (uint32_t i = 0; i < g->nth; i++)
-		strat_hfree(g->env, g->th[i], sizeof *g->th[i]);
+	for (uint32_t i = 0; i < g->nall; i++) {
+		struct gl_thread *t = g->all[i];
+		for (unsigned b = 0; b < GL_TCACHE_BINS; b++)
+			strat_hfree(g->env, t->ent[b], t->cap[b] * sizeof *t->ent[b]);
+		strat_hfree(g->env, t, sizeof *t);
+	}
+	strat_hfree(g->env, g->all, g->cap_all * sizeof *g->all);
+	strat_hfree(g->env, g->tids, g->cap_tids * sizeof *g->tids);
 	strat_hfree(g->env, g->th, g->nth * sizeof *g->th);
 	gl_store_fini(&g->s);
 }
 
-/* Room for the records and map entries one call can need. */
+/* Ids kept outside the table, renumbered after a rehash (o: the old table,
+ * whose spare fields hold the new ids). */
+static void renumber(struct gl *g, const struct gl_rec *o)
+{
+#define GL_RENUMBER(x) ((x) = o[(x)].spare)
+	for (uint32_t i = 0; i < g->narenas; i++) {
+		struct gl_arena *av = g->ar[i];
+		GL_RENUMBER(av->top);
+		for (unsigned b = 0; b < GL_NBINS; b++)
+			GL_RENUMBER(av->bins[b]);
+		for (unsigned b = 0; b < GL_NFASTBINS; b++)
+			GL_RENUMBER(av->fast[b]);
+		for (uint32_t h = 0; h < av->nheaps; h++) {
+			GL_RENUMBER(av->heaps[h].first);
+			GL_RENUMBER(av->heaps[h].last);
+		}
+	}
+	for (uint32_t i = 0; i < g->nall; i++) {
+		struct gl_thread *t = g->all[i];
+		for (unsigned b = 0; b < GL_TCACHE_BINS; b++)
+			for (unsigned k = 0; k < t->counts[b]; k++)
+				GL_RENUMBER(t->ent[b][k].id);
+	}
+#undef GL_RENUMBER
+}
+
+/* Room in the table for the records one call can make (a new arena's bin
+ * headers included, even after failed attempts).  0 on host OOM. */
+#define GL_RESERVE 512
+
 static int reserve(struct gl *g)
 {
-	return gl_store_reserve_recs(&g->s, 64) && gl_map_reserve(&g->s, 2);
+	struct gl_rec *old;
+	uint64_t ocap;
+	if (!gl_store_full(&g->s, GL_RESERVE))
+		return 1;
+	if (!gl_store_rehash(&g->s, gl_store_want(&g->s, GL_RESERVE), &old, &ocap))
+		return 0;
+	renumber(g, old);
+	gl_store_free_tab(&g->s, old, ocap);
+	return 1;
 }
 
 /* Give chunk id to the program: its mem address and usable size. */
 static uint64_t hand_out(struct gl *g, uint32_t id, uint64_t *usable)
 {
 	struct gl_rec *r = REC(g, id);
-	gl_map_put(&g->s, r->addr, id);
 	*usable = r->size - (r->st == GL_MMAP ? GL_HDR : GL_SIZE_SZ);
 	return r->addr + GL_HDR;
+}
+
+static struct gl_thread *thread_fast(struct gl *g, uint32_t tid)
+{
+	struct gl_thread *t = tid < g->nth ? g->th[tid] : NULL;
+	return t ? t : thread_of(g, tid);
 }
 
 static uint64_t gl_alloc(void *self, uint32_t tid, uint64_t size,
 			 uint64_t align, unsigned flags, uint64_t *usable)
 {
 	struct gl *g = self;
-	struct gl_thread *t = reserve(g) ? thread_of(g, tid) : NULL;
+	struct gl_thread *t = reserve(g) ? thread_fast(g, tid) : NULL;
 	if (!t)
 		return 0;
+	uint64_t nb = gl_checked_request2size(size);
+	if (align <= GL_ALIGN && !(flags & STRAT_ZERO) && nb && t->has_tcache) {
+		/* __libc_malloc's tcache hit: no record is read */
+		uint64_t tc = gl_tidx(nb);
+		if (tc < g->tcache_bins && t->counts[tc]) {
+			struct gl_tce *e = &t->ent[tc][--t->counts[tc]];
+			g->hits++;
+			wr(g, e->addr + 24, 8);
+			*usable = GL_MINSIZE + GL_ALIGN * tc - GL_SIZE_SZ;
+			return e->addr + GL_HDR;
+		}
+	}
 	uint32_t id;
 	if (align > GL_ALIGN)
 		id = lib_memalign(g, t, align, size);
@@ -1693,16 +1891,39 @@ static uint64_t gl_alloc(void *self, uint32_t tid, uint64_t size,
 	return id ? hand_out(g, id, usable) : 0;
 }
 
+/* The record of the block at addr, 0 if it is not a block handed out. */
+static uint32_t block_of(struct gl *g, uint64_t addr)
+{
+	uint32_t id = gl_find(&g->s, addr - GL_HDR);
+	uint8_t st = id ? REC(g, id)->st : GL_UNUSED;
+	if (st != GL_USER && st != GL_MMAP) {
+		g->fault = 1;        /* not ours: the engine checks frees */
+		return 0;
+	}
+	return id;
+}
+
 static void gl_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
 {
 	struct gl *g = self;
 	(void)usable;
-	uint32_t id = gl_map_take(&g->s, addr - GL_HDR);
-	if (!id) {
-		g->fault = 1;        /* not ours: the engine checks frees */
+	uint32_t id = reserve(g) ? block_of(g, addr) : 0;
+	if (!id)
 		return;
+	struct gl_thread *t = thread_fast(g, tid);
+	struct gl_rec *r = REC(g, id);
+	if (t && t->has_tcache && r->st == GL_USER) {
+		/* _int_free's tcache put, straight from __libc_free */
+		uint64_t tc = gl_tidx(r->size);
+		if (tc < g->tcache_bins && tc_room(g, t, tc)) {
+			struct gl_tce *e = &t->ent[tc][t->counts[tc]++];
+			e->addr = r->addr;
+			e->id = id;
+			wr(g, addr, 16);
+			return;
+		}
 	}
-	lib_free(g, thread_of(g, tid), id);
+	lib_free(g, t, id);
 }
 
 static uint64_t gl_realloc(void *self, uint32_t tid, uint64_t addr,
@@ -1710,21 +1931,12 @@ static uint64_t gl_realloc(void *self, uint32_t tid, uint64_t addr,
 {
 	struct gl *g = self;
 	(void)old_usable;
-	struct gl_thread *t = reserve(g) ? thread_of(g, tid) : NULL;
-	uint32_t id = gl_map_take(&g->s, addr - GL_HDR);
-	if (!t || !id) {
-		if (id)
-			gl_map_put(&g->s, addr - GL_HDR, id);
-		else
-			g->fault = 1;
+	struct gl_thread *t = reserve(g) ? thread_fast(g, tid) : NULL;
+	uint32_t id = t ? block_of(g, addr) : 0;
+	if (!id)
 		return 0;
-	}
 	uint32_t n = lib_realloc(g, t, id, size);
-	if (!n) {
-		gl_map_put(&g->s, addr - GL_HDR, id);
-		return 0;
-	}
-	return hand_out(g, n, usable);
+	return n ? hand_out(g, n, usable) : 0;
 }
 
 /* ---- check: the heap walked against the bookkeeping ------------------------- */
@@ -1833,15 +2045,18 @@ static int gl_check(void *self, struct sim_err *err)
 		if (rc != SIM_OK)
 			return rc;
 	}
-	for (uint64_t i = 0; i < g->s.nslots; i++) {
-		const struct gl_slot *sl = &g->s.slots[i];
-		if (sl->key && (REC(g, sl->id)->addr != sl->key ||
-				(REC(g, sl->id)->st != GL_USER &&
-				 REC(g, sl->id)->st != GL_MMAP)))
-			return SIM_ERR(err, SIM_ECHECK, "glibc: block 0x%llx is not "
-				       "an allocated chunk",
-				       (unsigned long long)sl->key + GL_HDR);
+	uint64_t n = g->n_mmaps;
+	for (uint32_t i = 0; i < g->narenas; i++) {
+		const struct gl_arena *av = g->ar[i];
+		n += GL_NBINS;
+		for (uint32_t h = 0; h < av->nheaps; h++)
+			for (uint32_t id = av->heaps[h].first; id; id = REC(g, id)->next)
+				n++;
 	}
+	if (n != g->s.used)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records for %llu chunks "
+			       "and bin headers", (unsigned long long)g->s.used,
+			       (unsigned long long)n);
 	return SIM_OK;
 }
 

@@ -12,9 +12,9 @@
  * zalloc) is read and parsed into memory from mmap before the replay, the
  * object table too, and output is formatted by hand into static buffers
  * and written with write(2).  Before the first event it records a baseline:
- * sbrk(0) (brk growth is measured from it), mallinfo2 (which should be all
- * zero in a dynamically linked program; it is printed as a comment line),
- * and the resident size.
+ * sbrk(0) before anything could allocate (brk growth is measured from it),
+ * mallinfo2 (all zero in a dynamically linked program replaying one thread;
+ * printed as a comment line), and the resident size.
  *
  * Events: a -> malloc, c -> calloc(1, n), m -> memalign, r -> realloc
  * (OLD 0: realloc(NULL, n)), f -> free; t and g do nothing but count.
@@ -580,12 +580,13 @@ int main(int argc, char **argv)
 	memset(obj, 0, (size_t)(tr.max_id + 1) * sizeof *obj);
 	memset(rows, 0, (size_t)nrows * sizeof *rows);
 	int threaded = tr.max_tid > 0 && !serial;
+	/* the baseline: the break before anything could allocate, mallinfo2
+	 * after the threads are made (they allocate) */
+	brk0 = (uintptr_t)sbrk(0);
 	if (threaded && start_workers(tr.max_tid) != 0) {
 		die_msg(path, "", 0, "cannot start the replay threads");
 		return 2;
 	}
-	/* the baseline */
-	brk0 = (uintptr_t)sbrk(0);
 	struct mallinfo2 base = mallinfo2();
 	rss0 = rss_now();
 	uint64_t nr = 0, t_check = 0, t0 = now_ns();
@@ -625,6 +626,8 @@ int main(int argc, char **argv)
 	out_u64(base.fordblks);
 	out_str(" hblkhd=");
 	out_u64(base.hblkhd);
+	out_str(" workers=");
+	out_u64(threaded ? tr.max_tid : 0);
 	out_str("\nevent,arena,ordblks,smblks,hblks,hblkhd,fsmblks,uordblks,"
 		"fordblks,keepcost,brk_growth,rss_bytes\n");
 	for (uint64_t i = 0; i < nr; i++)

@@ -353,6 +353,19 @@ void strat_counters(struct strat *s, uint64_t *values)
 	s->ops->counters(s->self, values);
 }
 
+/* A v1 table ends before the v2 band: its fields must not be read. */
+void strat_flush(struct strat *s)
+{
+	if (s->ops->abi_version >= 2 && s->ops->flush)
+		s->ops->flush(s->self);
+}
+
+void strat_release_os(struct strat *s)
+{
+	if (s->ops->abi_version >= 2 && s->ops->release_os)
+		s->ops->release_os(s->self);
+}
+
 uint64_t strat_natural_align(const struct strategy_ops *ops, uint64_t size)
 {
 	if (size == 0)

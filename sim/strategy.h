@@ -37,7 +37,10 @@
 #include "err.h"
 #include "simos.h"
 
-#define STRATEGY_ABI_VERSION 1
+/* 2 added flush and release_os.  A table of an older version is accepted:
+ * it ends before the later bands, and the wrappers never read past the
+ * band its abi_version declares. */
+#define STRATEGY_ABI_VERSION 2
 
 /* Allocation flags. */
 #define STRAT_ZERO    0x1u   /* calloc: the block must read as zero */
@@ -130,6 +133,17 @@ struct strategy_ops {
 	/* Fill values[i] for counter_names[i]. */
 	void (*counters)(void *self, uint64_t *values);
 	/* v1 above */
+
+	/* Optional: flush every thread cache into the shared structures, as
+	 * Go's runtime.ReadMemStats does before it reads (every mcache
+	 * released, the current tiny blocks dropped).  The workload's objects
+	 * stay where they are; only later placement changes. */
+	void (*flush)(void *self);
+	/* Optional: return every free page to the OS now: the scavenge of
+	 * Go's debug.FreeOSMemory (the engine has just run a forced GC cycle)
+	 * or glibc's malloc_trim(0). */
+	void (*release_os)(void *self);
+	/* v2 above */
 };
 
 /* ---- host-memory helpers for strategies ---------------------------- */
@@ -221,6 +235,10 @@ void strat_gc_end(struct strat *s);
 void strat_tick(struct strat *s, uint64_t now_ns);
 int strat_check(struct strat *s, struct sim_err *err);
 void strat_counters(struct strat *s, uint64_t *values);
+/* v2 operations; nothing happens for a strategy without them (or built
+ * for ABI version 1). */
+void strat_flush(struct strat *s);
+void strat_release_os(struct strat *s);
 
 /* The alignment a plain alloc of size must have: the lowest set bit of
  * size, capped at ops->max_align (1 for size 0). */

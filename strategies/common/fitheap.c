@@ -109,7 +109,8 @@ const struct strategy_param fitheap_params[] = {
 /* free_blocks, free_bytes and meta_bytes are current values; the others
  * only grow.  meta_bytes: headers of blocks in use, region pads and
  * epilogues, and mmap'd headers: the overhead inside the simulated
- * process.  search_steps: tree nodes visited looking for a fit. */
+ * process.  search_steps: B+ tree nodes visited, by searches for a fit
+ * and by the descents that update the trees. */
 const char *const fitheap_counter_names[] = {
 	"cache_hits", "cache_misses", "lock_acquires", "free_blocks",
 	"free_bytes", "heap_grows", "trims", "splits", "coalesces",

@@ -20,8 +20,8 @@
 
 #include "strategy.h"
 
-/* Which tree: free blocks by address (with the largest size below each
- * inner entry), and by (size, address) when the policy asks for it. */
+/* Which tree: free blocks by address (with a bound on the sizes below
+ * each inner entry), and by (size, address) when the policy asks for it. */
 enum { FITHEAP_BY_ADDR = 0, FITHEAP_BY_SIZE = 1 };
 
 /* A free block as queries return it; size 0 means none.  The rest is

@@ -42,7 +42,7 @@ struct engine {
 	struct pending peak_live, peak_heap;
 	const char *phase;
 	char phase_buf[64];
-	uint64_t last_os_cost, next_tick, next_sample, next_check;
+	uint64_t last_os_cost, next_tick, next_sample, next_check, next_ckpt;
 	uint64_t host_bytes, host_peak;
 	uint64_t rows;             /* series rows written */
 	uint64_t last_row_event;
@@ -129,6 +129,7 @@ int engine_create(const struct engine_config *cfg,
 	e->next_tick = cfg->tick_ns;
 	e->next_sample = cfg->sample_every;
 	e->next_check = cfg->check_every;
+	e->next_ckpt = cfg->checkpoint_every ? cfg->checkpoint_every : UINT64_MAX;
 	int rc = simos_create(&cfg->os, &e->os, err);
 	if (rc == SIM_OK && cfg->check && !(e->shadow = shadow_create()))
 		rc = SIM_ERR(err, SIM_ENOMEM, "out of host memory");
@@ -181,6 +182,14 @@ static void fill_row(struct engine *e, struct series_row *row, uint64_t *ctr)
 	row->phase = e->phase;
 	row->os = *simos_counts(e->os);
 	row->counters = ctr;
+	memset(&row->pool, 0, sizeof row->pool);
+	for (unsigned i = 0; i < e->npools; i++) {
+		const struct pool_stats *p = pool_stats(e->pools[i]);
+		row->pool.gets += p->gets;
+		row->pool.hits += p->hits;
+		row->pool.victim_hits += p->victim_hits;
+		row->pool.news += p->news;
+	}
 }
 
 static int put_row(struct engine *e, const struct series_row *row,
@@ -466,6 +475,11 @@ const struct pool_stats *engine_pool_stats(const struct engine *e, int pool)
 	return pool_stats(e->pools[pool]);
 }
 
+int engine_pool_count(const struct engine *e)
+{
+	return (int)e->npools;
+}
+
 /* One collection: GC start (pool cleanup), marking (the dead objects reach
  * the strategy), mark termination (the strategy flushes and sweeps), the
  * pacer commit. */
@@ -681,6 +695,53 @@ static int observe(struct engine *e, struct sim_err *err)
 	return periodic_check(e, err);
 }
 
+/* ---- checkpoints ----------------------------------------------------------- */
+
+/* The row of a checkpoint after event cur.event: held peak rows up to that
+ * event first, then this row even when a row of the same event is in the
+ * file already (that one shows the state before the checkpoint). */
+static int checkpoint_row(struct engine *e, struct sim_err *err)
+{
+	read_os_gauges(e);
+	struct series_row row;
+	fill_row(e, &row, e->counters);
+	if (!e->series)
+		return SIM_OK;
+	int rc = flush_peaks(e, row.g.event + 1, err);
+	if (rc != SIM_OK)
+		return rc;
+	e->rows++;
+	e->last_row_event = row.g.event;
+	return series_write(e->series, &row, err);
+}
+
+int engine_checkpoint(struct engine *e, struct sim_err *err)
+{
+	strat_flush(&e->strat);
+	return checkpoint_row(e, err);
+}
+
+int engine_free_os_memory(struct engine *e, struct sim_err *err)
+{
+	int rc = e->gc ? gc_forced(e, err) : pools_cleanup(e, err);
+	if (rc != SIM_OK)
+		return rc;
+	strat_release_os(&e->strat);
+	return checkpoint_row(e, err);
+}
+
+/* After event ev: a checkpoint when the configuration asks for one. */
+static int checkpoint_due(struct engine *e, const struct sim_event *ev,
+			  struct sim_err *err)
+{
+	int due = e->cfg.checkpoint_gc && ev->kind == EV_GC;
+	if (e->st.events >= e->next_ckpt) {
+		e->next_ckpt += e->cfg.checkpoint_every;
+		due = 1;
+	}
+	return due ? engine_checkpoint(e, err) : SIM_OK;
+}
+
 int engine_step(struct engine *e, const struct sim_event *ev,
 		struct sim_err *err)
 {
@@ -697,7 +758,8 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 		observe_gauges(e);   /* the killing write happened: its peaks count */
 		return out_of_memory(e, ev, err);
 	}
-	return observe(e, err);
+	rc = observe(e, err);
+	return rc == SIM_OK ? checkpoint_due(e, ev, err) : rc;
 }
 
 void engine_prefetch(const struct engine *e, const struct sim_event *ev)

@@ -29,6 +29,10 @@ struct engine_config {
 	uint64_t tick_ns;        /* period of the strategy's background work */
 	struct simos_config os;
 	const char *series_path; /* NULL: no series file */
+	uint64_t checkpoint_every;  /* engine_checkpoint after every N events
+	                               (0: never), as a program polling
+	                               runtime.ReadMemStats does */
+	int checkpoint_gc;       /* engine_checkpoint after every EV_GC */
 };
 
 /* The process's address-space limit (RLIMIT_AS) unless a fault plan sets
@@ -89,6 +93,21 @@ uint64_t engine_pool_get(struct engine *e, int pool, uint32_t tid);
 int engine_pool_put(struct engine *e, int pool, uint32_t tid, uint64_t id,
 		    struct sim_err *err);
 const struct pool_stats *engine_pool_stats(const struct engine *e, int pool);
+/* Number of pools engine_pool_new made (indices 0 .. n-1). */
+int engine_pool_count(const struct engine *e);
+
+/* runtime.ReadMemStats: the strategy flushes its thread caches
+ * (strat_flush: Go's mcaches, the current tiny blocks), and a series row
+ * is written with the state after it.  A checkpoint is not an event: the
+ * event count and the clock stay.  SIM_OK, or SIM_EIO when the row cannot
+ * be written (the run is then over). */
+int engine_checkpoint(struct engine *e, struct sim_err *err);
+
+/* debug.FreeOSMemory: a forced collection (in immediate mode, only the
+ * pools' cleanup, as EV_GC there), then the strategy returns every free
+ * page to the OS (strat_release_os), and a series row.  Not an event.
+ * SIM_OK, or an error as engine_step's (the run is then over). */
+int engine_free_os_memory(struct engine *e, struct sim_err *err);
 
 const struct sim_stats *engine_stats(const struct engine *e);
 const struct simos *engine_os(const struct engine *e);

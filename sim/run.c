@@ -214,9 +214,19 @@ static int write_summary(const struct run_spec *spec, struct engine *e,
 		names, valp, &res->st, &res->m, &res->os,
 		simos_peak_rss_bytes(engine_os(e)), engine_counter_count(e),
 		spec->ops->counter_names, engine_counters(e), res->host_bytes_peak,
-		spec->wl.nparams, spec->wl.params,
+		spec->wl.nparams, spec->wl.params, 0, NULL,
 	};
-	return summary_write(path, &s, err);
+	int npools = engine_pool_count(e);
+	const struct pool_stats **pools = calloc((size_t)npools + 1, sizeof *pools);
+	if (!pools)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	for (int i = 0; i < npools; i++)
+		pools[i] = engine_pool_stats(e, i);
+	s.npools = (size_t)npools;
+	s.pools = pools;
+	int rc = summary_write(path, &s, err);
+	free(pools);
+	return rc;
 }
 
 static void collect(struct engine *e, struct run_result *res)

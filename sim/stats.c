@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pool.h"
+
 /* ---- gauges and measures --------------------------------------------- */
 
 const char *stats_measure_name(int i)
@@ -151,7 +153,7 @@ static void series_header(FILE *f, const char *const *names)
 	fputs(",page_faults", f);
 	for (size_t i = 0; names[i]; i++)
 		fprintf(f, ",%s", names[i]);
-	fputc('\n', f);
+	fputs(",pool_gets,pool_hits,pool_victim_hits,pool_news\n", f);
 }
 
 int series_open(struct series **out, const char *path,
@@ -188,6 +190,8 @@ int series_write(struct series *s, const struct series_row *r,
 	fprintf(f, ",%" PRIu64, r->os.page_faults);
 	for (size_t i = 0; i < s->ncounters; i++)
 		fprintf(f, ",%" PRIu64, r->counters[i]);
+	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, r->pool.gets,
+		r->pool.hits, r->pool.victim_hits, r->pool.news);
 	if (fputc('\n', f) == EOF)
 		return SIM_ERR(err, SIM_EIO, "%s: write failed", s->tmp);
 	return SIM_OK;
@@ -304,6 +308,21 @@ static void json_measures(FILE *f, const struct sim_measures *m)
 	fputs("},\n", f);
 }
 
+/* One line: every sync.Pool model's counters, in creation order. */
+static void json_pools(FILE *f, const struct summary *s)
+{
+	fputs("  \"pools\": [", f);
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct pool_stats *p = s->pools[i];
+		fprintf(f, "%s{\"gets\": %" PRIu64 ", \"hits\": %" PRIu64
+			", \"victim_hits\": %" PRIu64 ", \"news\": %" PRIu64
+			", \"puts\": %" PRIu64 ", \"dropped\": %" PRIu64 "}",
+			i ? ", " : "", p->gets, p->hits, p->victim_hits, p->news,
+			p->puts, p->dropped);
+	}
+	fputs("],\n", f);
+}
+
 static void json_strategy_counters(FILE *f, const struct summary *s)
 {
 	fputs("  \"counters\": {", f);
@@ -331,6 +350,7 @@ int summary_write(const char *path, const struct summary *s,
 	json_snap(f, "at_rss_peak", &s->st->at_rss_peak, 1);
 	json_counts(f, s);
 	json_measures(f, s->m);
+	json_pools(f, s);
 	json_strategy_counters(f, s);
 	return stats_commit_tmp(f, tmp, path, err);
 }

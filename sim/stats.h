@@ -13,6 +13,8 @@
 #include "err.h"
 #include "simos.h"
 
+struct pool_stats;
+
 /* Gauges: current value, peak; sampled in every series row. */
 #define SIM_GAUGES(X) \
 	X(live_bytes) X(dead_bytes) X(alloc_bytes) X(heap_bytes) \
@@ -81,14 +83,18 @@ void stats_measures(const struct sim_stats *st, struct sim_measures *m);
 
 struct series;
 
-/* A series row: the gauges, the phase, the OS counters and the strategy's
- * counters (ncounters values named by counter_names at open). */
+/* A series row: the gauges, the phase, the OS counters, the strategy's
+ * counters (ncounters values named by counter_names at open) and, last,
+ * the pool totals (pool_gets, pool_hits, pool_victim_hits, pool_news). */
 struct series_row {
 	struct stats_snap g;
 	uint64_t gc_cycles;
 	const char *phase;
 	struct simos_counts os;
 	const uint64_t *counters;
+	struct {                   /* sums over the run's sync.Pool models */
+		uint64_t gets, hits, victim_hits, news;
+	} pool;
 };
 
 /* Create path (through a temporary name) and write the header.  SIM_OK or
@@ -120,6 +126,8 @@ struct summary {
 	uint64_t host_bytes_peak;         /* simulator's own memory for it */
 	size_t nworkload;                 /* -w NAME=VALUE texts of the run */
 	const char *const *workload;
+	size_t npools;                    /* sync.Pool models, in creation order */
+	const struct pool_stats *const *pools;
 };
 
 /* Write the summary as JSON to path (temporary name, then rename).

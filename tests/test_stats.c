@@ -265,7 +265,8 @@ static uint64_t csv_u64(const struct csv *c, int row, const char *name)
 }
 
 /* The header: fixed columns, the gauges, gc_cycles, the simulated OS call
- * counts, page_faults and the strategy's counters, in that order. */
+ * counts, page_faults, the strategy's counters and the pool totals, in
+ * that order. */
 static void check_header(const struct csv *c, const struct strategy_ops *ops)
 {
 	char want[4096] = "event,t_ns,phase", got[4096] = "";
@@ -283,6 +284,7 @@ static void check_header(const struct csv *c, const struct strategy_ops *ops)
 		strcat(want, ",");
 		strcat(want, ops->counter_names[i]);
 	}
+	strcat(want, ",pool_gets,pool_hits,pool_victim_hits,pool_news");
 	for (int i = 0; i < c->ncols; i++) {
 		strcat(got, i ? "," : "");
 		strcat(got, c->hdr[i]);

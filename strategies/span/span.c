@@ -770,6 +770,7 @@ static struct mspan *mcache_refill(struct span_heap *h, unsigned p,
 static void mcache_flush(struct span_heap *h, unsigned p)
 {
 	struct mcache *mc = &h->mc[p];
+	h->c[SPAN_C_mcache_flushes]++;
 	for (unsigned i = 0; i < SC_NSPANCLASSES; i++) {
 		if (mc->alloc[i])
 			central_uncache(h, mc->alloc[i]);
@@ -962,6 +963,29 @@ static void span_gc_end(void *self)
 		mcache_flush(h, p);
 	if (!h->lazy)
 		sweep_all(h);
+}
+
+/* ==== checkpoints (ABI v2) ================================================= */
+
+/* ReadMemStats (13) stops the world and releases every P's mcache first
+ * (6.2 (b)): the counters are exact anyway, but every class refills at its
+ * next allocation. */
+static void span_flush(void *self)
+{
+	struct span_heap *h = self;
+	for (unsigned p = 0; p < h->nprocs; p++)
+		mcache_flush(h, p);
+}
+
+/* debug.FreeOSMemory after its forced GC (10.5): the sweep is finished,
+ * then every free page of the page allocator is scavenged; free pages in
+ * the P page caches stay (Go measured 9 of them left unreleased). */
+static void span_release_os(void *self)
+{
+	struct span_heap *h = self;
+	if (!h->in_mark)
+		sweep_all(h);
+	scavenge(h, h->heap_free);
 }
 
 /* ==== the scavenger on the simulated clock ============================= */
@@ -1201,4 +1225,6 @@ const struct strategy_ops strategy_span = {
 	.tick = span_tick,
 	.check = span_check,
 	.counters = span_counters,
+	.flush = span_flush,
+	.release_os = span_release_os,
 };

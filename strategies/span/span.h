@@ -42,7 +42,7 @@ enum { SPAN_P_GOMAXPROCS, SPAN_P_GOGC, SPAN_P_MEMLIMIT, SPAN_P_LAZY,
 
 /* span's counters, in the order counters() fills them. */
 #define SPAN_COUNTERS(X) \
-	X(cache_hits) X(cache_misses) X(lock_acquires) X(refills) \
+	X(cache_hits) X(cache_misses) X(lock_acquires) X(refills) X(mcache_flushes) \
 	X(mcentral_cache_span) X(mcentral_uncache_span) X(mcentral_grow) \
 	X(mheap_alloc) X(mheap_free) X(mheap_grow) X(pcache_fills) \
 	X(spans_swept) X(pages_reclaimed) \

@@ -307,6 +307,26 @@ static void tiny_gc_end(void *self)
 	strategy_span.gc_end(t->span);
 }
 
+/* ---- checkpoints (ABI v2) -------------------------------------------------- */
+
+/* ReadMemStats: every P's current tiny block is dropped, then span
+ * flushes the mcaches.  In immediate mode a dropped block whose
+ * sub-objects are all freed goes back to span at once; in GC mode a
+ * current block always holds a live sub-object between cycles (frees
+ * arrive only while marking), so it lives on until they die. */
+static void tiny_flush(void *self)
+{
+	struct tiny *t = self;
+	drop_current(t);
+	strategy_span.flush(t->span);
+}
+
+static void tiny_release_os(void *self)
+{
+	struct tiny *t = self;
+	strategy_span.release_os(t->span);
+}
+
 /* ---- the rest of the ops ------------------------------------------------ */
 
 static int tiny_init(void *self, const struct strategy_env *env,
@@ -407,4 +427,6 @@ const struct strategy_ops strategy_tiny = {
 	.tick = tiny_tick,
 	.check = tiny_check,
 	.counters = tiny_counters,
+	.flush = tiny_flush,
+	.release_os = tiny_release_os,
 };

@@ -76,6 +76,9 @@ static const char usage_text[] =
 "      --plugin FILE.so       load a strategy built outside the tree\n"
 "      --reclaim MODE         immediate | gc (default: the strategy's)\n"
 "      --sample N             a series row every N events (default 1000)\n"
+"      --checkpoint-every N   a checkpoint every N events: thread caches\n"
+"                             flushed (Go's ReadMemStats), a series row\n"
+"      --checkpoint-gc        a checkpoint after every forced collection\n"
 "      --seed N               seed for scripted sources (default 1)\n"
 "  -w, --workload-param K=V   parameter K of a Lua workload (param('K', ...))\n"
 "      --quantum N            Lua threads: events per turn (default 100)\n"
@@ -163,6 +166,8 @@ enum { OPT_PLUGIN = 256, OPT_RECLAIM, OPT_SAMPLE, OPT_SEED, OPT_CHECK,
        OPT_CHECK_EVERY, OPT_MEMMAX, OPT_EVENT_NS, OPT_NO_TOUCH, OPT_NO_OUT,
        OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR, OPT_FAULT };
 
+enum { OPT_CKPT_EVERY = 512, OPT_CKPT_GC };
+
 static const struct option run_longopts[] = {
 	{"strategies", required_argument, NULL, 's'},
 	{"out", required_argument, NULL, 'o'},
@@ -179,6 +184,8 @@ static const struct option run_longopts[] = {
 	{"event-ns", required_argument, NULL, OPT_EVENT_NS},
 	{"no-touch", no_argument, NULL, OPT_NO_TOUCH},
 	{"no-output", no_argument, NULL, OPT_NO_OUT},
+	{"checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY},
+	{"checkpoint-gc", no_argument, NULL, OPT_CKPT_GC},
 	{"workload-param", required_argument, NULL, 'w'},
 	{"quantum", required_argument, NULL, OPT_QUANTUM},
 	{"schedule", required_argument, NULL, OPT_SCHEDULE},
@@ -272,6 +279,10 @@ static int run_option(struct run_opts *o, int c, const char *arg,
 	case OPT_EVENT_NS: return parse_u64("--event-ns", arg, &o->cfg.event_ns, err);
 	case OPT_NO_TOUCH: o->cfg.touch = 0; return SIM_OK;
 	case OPT_NO_OUT: o->no_output = 1; return SIM_OK;
+	case OPT_CKPT_EVERY:
+		return parse_u64("--checkpoint-every", arg,
+				 &o->cfg.checkpoint_every, err);
+	case OPT_CKPT_GC: o->cfg.checkpoint_gc = 1; return SIM_OK;
 	}
 	return SIM_ERR(err, SIM_EINVAL, "unknown option (see allocsim help)");
 }

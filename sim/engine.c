@@ -829,6 +829,16 @@ size_t engine_counter_count(const struct engine *e)
 	return e->strat.ncounters;
 }
 
+const char *const *engine_counter_names(const struct engine *e)
+{
+	return e->strat.ops->counter_names;
+}
+
+int engine_object_live(const struct engine *e, uint64_t id)
+{
+	return objtab_find(&e->objs, id) != NULL;
+}
+
 int engine_reclaim(const struct engine *e)
 {
 	return e->reclaim;

@@ -114,6 +114,10 @@ const struct simos *engine_os(const struct engine *e);
 /* The strategy's counters, refreshed now; names are ops->counter_names. */
 const uint64_t *engine_counters(struct engine *e);
 size_t engine_counter_count(const struct engine *e);
+const char *const *engine_counter_names(const struct engine *e);
+/* 1 when object id is live (allocated, not freed; pooled objects are
+ * live), else 0. */
+int engine_object_live(const struct engine *e, uint64_t id);
 int engine_reclaim(const struct engine *e);
 /* Peak host bytes of the strategy's metadata plus the object table. */
 uint64_t engine_host_bytes_peak(const struct engine *e);

@@ -46,6 +46,7 @@
 
 #include "engine.h"
 #include "event.h"
+#include "pool.h"
 #include "rng.h"
 #include "run.h"
 #include "trace.h"
@@ -57,6 +58,7 @@
 #define MT_DIST "allocsim.dist"
 #define MT_CHAN "allocsim.channel"
 #define MT_SET "allocsim.set"
+#define MT_POOL "allocsim.pool"
 #define REG_STREAMS "allocsim.streams"
 
 /* ---- ID maps: live handles -> size, trace IDs -> handles --------------- */
@@ -173,6 +175,8 @@ struct lctx {
 	uint64_t lmem, lmem_max;
 	int lmem_hit;
 	struct idmap live;       /* handle -> requested size */
+	struct idmap pooled;     /* handles handed to a pool -> size */
+	uint64_t pooled_kept;    /* pooled.count after the last prune */
 	struct lthread *th;
 	size_t nth, cap, ndone, rr;
 	long cur;                /* index of the running thread, or -1 */
@@ -372,6 +376,9 @@ static struct slot *check_handle(lua_State *L, struct lctx *c, int i,
 	if (h <= 0 || (uint64_t)h >= c->next_id)
 		luaL_error(L, "%s: %I is not a handle of this run", fn, h);
 	struct slot *sl = idmap_find(&c->live, (uint64_t)h);
+	if (!sl && idmap_find(&c->pooled, (uint64_t)h))
+		luaL_error(L, "%s: object %I was handed to a pool by put (it is "
+			   "the pool's until a get returns it)", fn, h);
 	if (!sl)
 		luaL_error(L, "%s: object %I is not live (already freed, replaced "
 			   "by realloc, or owned by a generator)", fn, h);
@@ -1834,6 +1841,165 @@ static int l_replay(lua_State *L)
 	return done(L, c, 1);
 }
 
+/* ---- sync.Pool, ReadMemStats, FreeOSMemory ----------------------------------- */
+
+/* Raise as step() does when the run is over. */
+static void run_on(lua_State *L, struct lctx *c)
+{
+	need_engine(L, c);
+	if (c->rc != SIM_OK) {
+		lua_pushstring(L, c->err.msg);
+		lua_error(L);
+	}
+}
+
+static int check_pool(lua_State *L, int i)
+{
+	return *(int *)luaL_checkudata(L, i, MT_POOL);
+}
+
+/* pool() -> a sync.Pool model of this run (engine_pool_new) */
+static int l_pool(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "pool");
+	run_on(L, c);
+	int ix = engine_pool_new(c->e);
+	if (ix < 0)
+		return luaL_error(L, "pool: out of host memory");
+	*(int *)lua_newuserdatauv(L, sizeof(int), 0) = ix;
+	luaL_setmetatable(L, MT_POOL);
+	return 1;
+}
+
+/* Forget pooled handles the engine no longer has (dropped by a GC and
+ * swept), once the map has doubled since the last time. */
+static void pooled_prune(lua_State *L, struct lctx *c)
+{
+	if (c->pooled.count < 2 * c->pooled_kept + 1024)
+		return;
+	struct idmap n;
+	if (idmap_init(&n, 64 - c->pooled.shift) != 0)
+		luaL_error(L, "out of host memory");
+	for (uint64_t i = 0; i <= c->pooled.mask; i++) {
+		struct slot *s = &c->pooled.s[i];
+		if (s->key && engine_object_live(c->e, s->key))
+			idmap_place(&n, s->key, s->val);
+	}
+	free(c->pooled.s);
+	c->pooled = n;
+	c->pooled_kept = n.count;
+}
+
+/* p:get(size) -> a pooled object, the script's again, or a new one of
+ * size (Go's New) */
+static int l_pool_get(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "get");
+	int ix = check_pool(L, 1);
+	struct sim_event ev = {.kind = EV_ALLOC, .tid = cur_tid(c)};
+	ev.size = check_size(L, 2, "get");
+	run_on(L, c);
+	uint64_t id = engine_pool_get(c->e, ix, ev.tid);
+	struct slot *sl = id ? idmap_find(&c->pooled, id) : NULL;
+	if (sl) {
+		uint64_t size = sl->val;
+		idmap_del(&c->pooled, sl);
+		live_add(L, c, id, size);
+	} else {
+		ev.id = id = c->next_id;
+		step(L, c, &ev);
+		c->next_id++;
+		live_add(L, c, id, ev.size);
+	}
+	lua_pushinteger(L, (lua_Integer)id);
+	return done(L, c, 1);
+}
+
+/* p:put(o): o is the pool's from now on */
+static int l_pool_put(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "put");
+	int ix = check_pool(L, 1);
+	struct slot *sl = check_handle(L, c, 2, "put");
+	run_on(L, c);
+	uint64_t id = sl->key, size = sl->val;
+	int rc = engine_pool_put(c->e, ix, cur_tid(c), id, &c->err);
+	if (rc != SIM_OK)
+		run_over(L, c, rc);
+	idmap_del(&c->live, sl);
+	if (idmap_put(&c->pooled, id, size) != 0)
+		return luaL_error(L, "out of host memory");
+	pooled_prune(L, c);
+	return done(L, c, 0);
+}
+
+static void set_int(lua_State *L, const char *key, uint64_t v)
+{
+	if (v > (uint64_t)LUA_MAXINTEGER)
+		lua_pushnumber(L, (lua_Number)v);
+	else
+		lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, key);
+}
+
+/* p:stats() -> {gets=, hits=, victim_hits=, news=, puts=, dropped=} */
+static int l_pool_stats(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "stats");
+	int ix = check_pool(L, 1);
+	need_engine(L, c);
+	const struct pool_stats *p = engine_pool_stats(c->e, ix);
+	lua_createtable(L, 0, 6);
+	set_int(L, "gets", p->gets);
+	set_int(L, "hits", p->hits);
+	set_int(L, "victim_hits", p->victim_hits);
+	set_int(L, "news", p->news);
+	set_int(L, "puts", p->puts);
+	set_int(L, "dropped", p->dropped);
+	return 1;
+}
+
+static const luaL_Reg poollib[] = {
+	{"get", l_pool_get},
+	{"put", l_pool_put},
+	{"stats", l_pool_stats},
+	{NULL, NULL}
+};
+
+/* read_memstats() -> {counter = value, ...}: a checkpoint (thread caches
+ * flushed), then the run's gauges and the strategy's counters by name */
+static int l_read_memstats(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "read_memstats");
+	run_on(L, c);
+	int rc = engine_checkpoint(c->e, &c->err);
+	if (rc != SIM_OK)
+		run_over(L, c, rc);
+	const struct sim_stats *st = engine_stats(c->e);
+	const char *const *names = engine_counter_names(c->e);
+	const uint64_t *v = engine_counters(c->e);
+	lua_createtable(L, 0, 40);
+#define LSIM_GAUGE(n) set_int(L, #n, st->cur.n);
+	SIM_GAUGES(LSIM_GAUGE)
+#undef LSIM_GAUGE
+	set_int(L, "gc_cycles", st->gc_cycles);
+	for (size_t i = 0; names[i]; i++)
+		set_int(L, names[i], v[i]);
+	return done(L, c, 1);
+}
+
+/* free_os_memory(): debug.FreeOSMemory (a forced collection, then every
+ * free page back to the OS) */
+static int l_free_os_memory(lua_State *L)
+{
+	struct lctx *c = ctx_check(L, "free_os_memory");
+	run_on(L, c);
+	int rc = engine_free_os_memory(c->e, &c->err);
+	if (rc != SIM_OK)
+		run_over(L, c, rc);
+	return done(L, c, 0);
+}
+
 /* ---- the state: libraries, modules, classes -------------------------------------- */
 
 static const luaL_Reg simlib[] = {
@@ -1857,6 +2023,9 @@ static const luaL_Reg simlib[] = {
 	{"steady", l_steady},
 	{"ramp", l_ramp},
 	{"replay", l_replay},
+	{"pool", l_pool},
+	{"read_memstats", l_read_memstats},
+	{"free_os_memory", l_free_os_memory},
 	{NULL, NULL}
 };
 
@@ -1952,6 +2121,7 @@ static int l_setup(lua_State *L)
 	lua_pushcfunction(L, l_chan_len);
 	lua_setfield(L, -2, "__len");
 	new_class(L, MT_SET, setlib, l_set_gc);
+	new_class(L, MT_POOL, poollib, NULL);
 	luaL_requiref(L, "sim", luaopen_sim, 1);
 	for (const luaL_Reg *f = simlib; f->name; f++) {
 		lua_getfield(L, -1, f->name);
@@ -2036,6 +2206,7 @@ static void lsim_close(void *ctx)
 		lua_close(c->L);
 	rng_close(c->sched);
 	free(c->live.s);
+	free(c->pooled.s);
 	free(c->th);
 	free(c->scratch);
 	free(c->wused);
@@ -2064,7 +2235,8 @@ static int ctx_init(struct lctx *c, const char *path, uint64_t seed,
 				       c->wl.params[i]);
 	}
 	c->wused = calloc(c->wl.nparams + 1, 1);
-	if (!c->wused || idmap_init(&c->live, 12) != 0)
+	if (!c->wused || idmap_init(&c->live, 12) != 0 ||
+	    idmap_init(&c->pooled, 6) != 0)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	return rng_open(seed, "@schedule", &c->sched, err);
 }

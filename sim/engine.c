@@ -42,6 +42,7 @@ struct engine {
 	struct pending peak_live, peak_heap;
 	const char *phase;
 	char phase_buf[64];
+	struct simos_meter meter;  /* the OS as read after the last event */
 	uint64_t last_os_cost, next_tick, next_sample, next_check, next_ckpt;
 	uint64_t host_bytes, host_peak;
 	uint64_t rows;             /* series rows written */
@@ -635,15 +636,16 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static void advance_clock(struct engine *e)
+/* Returns 1 when background work ran (it may have changed the OS). */
+static int advance_clock(struct engine *e)
 {
-	uint64_t c = simos_cost_ns(e->os), p = e->cfg.tick_ns;
+	uint64_t c = e->meter.cost_ns, p = e->cfg.tick_ns;
 	uint64_t t = add_sat(e->st.cur.t_ns, add_sat(e->cfg.event_ns,
 						      c - e->last_os_cost));
 	e->st.cur.t_ns = t;
 	e->last_os_cost = c;
 	if (!p || t < e->next_tick)
-		return;
+		return 0;
 	if ((t - e->next_tick) / p > TICK_CATCHUP)
 		e->next_tick += ((t - e->next_tick) / p - TICK_CATCHUP) * p;
 	while (t >= e->next_tick) {
@@ -654,13 +656,16 @@ static void advance_clock(struct engine *e)
 		}
 		e->next_tick += p;
 	}
+	return 1;
 }
 
+/* One call a event reads the OS gauges, its cost and the OOM flag. */
 static void read_os_gauges(struct engine *e)
 {
-	e->st.cur.heap_bytes = simos_heap_bytes(e->os);
-	e->st.cur.rss_bytes = simos_rss_bytes(e->os);
-	e->st.cur.released_bytes = simos_released_bytes(e->os);
+	simos_read_meter(e->os, &e->meter);
+	e->st.cur.heap_bytes = e->meter.heap_bytes;
+	e->st.cur.rss_bytes = e->meter.rss_bytes;
+	e->st.cur.released_bytes = e->meter.released_bytes;
 }
 
 static int periodic_check(struct engine *e, struct sim_err *err)
@@ -673,9 +678,8 @@ static int periodic_check(struct engine *e, struct sim_err *err)
 }
 
 /* The gauges after an event that happened: peaks and held peak rows. */
-static void observe_gauges(struct engine *e)
+static void note_gauges(struct engine *e)
 {
-	read_os_gauges(e);
 	unsigned news = stats_observe(&e->st);
 	if (e->series && (news & STATS_NEW_LIVE_PEAK))
 		hold_peak(e, &e->peak_live);
@@ -683,9 +687,10 @@ static void observe_gauges(struct engine *e)
 		hold_peak(e, &e->peak_heap);
 }
 
+/* After an event whose gauges are read already. */
 static int observe(struct engine *e, struct sim_err *err)
 {
-	observe_gauges(e);
+	note_gauges(e);
 	if (e->cfg.sample_every && e->st.events >= e->next_sample) {
 		e->next_sample += e->cfg.sample_every;
 		int rc = write_sample(e, err);
@@ -753,9 +758,11 @@ int engine_step(struct engine *e, const struct sim_event *ev,
 	if (rc != SIM_OK)
 		return rc;
 	e->st.events++;
-	advance_clock(e);
-	if (simos_oom_killed(e->os)) {
-		observe_gauges(e);   /* the killing write happened: its peaks count */
+	read_os_gauges(e);
+	if (advance_clock(e))
+		read_os_gauges(e);
+	if (e->meter.oom_killed) {
+		note_gauges(e);      /* the killing write happened: its peaks count */
 		return out_of_memory(e, ev, err);
 	}
 	rc = observe(e, err);

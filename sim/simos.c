@@ -967,6 +967,15 @@ const struct simos_counts *simos_counts(const struct simos *os)
 	return &os->counts;
 }
 
+void simos_read_meter(const struct simos *os, struct simos_meter *m)
+{
+	m->heap_bytes = (os->pages[B_RW] - os->pages[B_REL]) << SIMOS_PAGE_SHIFT;
+	m->rss_bytes = os->pages[B_RES] << SIMOS_PAGE_SHIFT;
+	m->released_bytes = os->pages[B_REL] << SIMOS_PAGE_SHIFT;
+	m->cost_ns = os->cost_ns;
+	m->oom_killed = os->oom;
+}
+
 uint64_t simos_cost_ns(const struct simos *os)
 {
 	return os->cost_ns;

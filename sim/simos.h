@@ -162,6 +162,14 @@ uint64_t simos_released_bytes(const struct simos *os);
 uint64_t simos_heap_bytes(const struct simos *os);      /* rw - released */
 uint64_t simos_peak_rss_bytes(const struct simos *os);
 
+/* What the engine reads after every event, in one call. */
+struct simos_meter {
+	uint64_t heap_bytes, rss_bytes, released_bytes;
+	uint64_t cost_ns;
+	int oom_killed;
+};
+void simos_read_meter(const struct simos *os, struct simos_meter *m);
+
 /* Counters, the accumulated simulated cost and the OOM flag. */
 const struct simos_counts *simos_counts(const struct simos *os);
 uint64_t simos_cost_ns(const struct simos *os);

@@ -792,9 +792,9 @@ static uint64_t xs(void)
 }
 
 /* Random allocations (tiny to large, aligned, reallocs) from 8 threads on
- * 4 Ps, frees, forced collections and clock jumps (periodic GC,
- * scavenger), with the shadow checker and the strategy's own check every
- * 997 events, lazily and eagerly swept. */
+ * 4 Ps, frees, forced collections, clock jumps (periodic GC, scavenger),
+ * checkpoints and FreeOSMemory, with the shadow checker and the
+ * strategy's own check every 997 events, lazily and eagerly swept. */
 static void stress(const struct strategy_ops *ops, const char *lazy)
 {
 	union param_value params[16];
@@ -817,6 +817,11 @@ static void stress(const struct strategy_ops *ops, const char *lazy)
 	for (int i = 0; i < 150000; i++) {
 		uint64_t r = xs() % 1000;
 		struct sim_event ev = {0, 0, (uint32_t)(xs() % 8), 0, 0, 0, 0, NULL};
+		if (r == 4 || (r == 5 && i % 4 == 0)) {   /* ReadMemStats, FreeOSMemory */
+			assert_sim_ok(r == 4 ? engine_checkpoint(e, &err)
+					     : engine_free_os_memory(e, &err), &err);
+			continue;
+		}
 		if (r < 2) {
 			ev.kind = EV_GC;
 		} else if (r < 4) {

@@ -1967,7 +1967,8 @@ static const luaL_Reg poollib[] = {
 };
 
 /* read_memstats() -> {counter = value, ...}: a checkpoint (thread caches
- * flushed), then the run's gauges and the strategy's counters by name */
+ * flushed), then the run's gauges and counts and the strategy's counters
+ * by name (a strategy's counter wins over a gauge of the same name) */
 static int l_read_memstats(lua_State *L)
 {
 	struct lctx *c = ctx_check(L, "read_memstats");
@@ -1978,11 +1979,13 @@ static int l_read_memstats(lua_State *L)
 	const struct sim_stats *st = engine_stats(c->e);
 	const char *const *names = engine_counter_names(c->e);
 	const uint64_t *v = engine_counters(c->e);
-	lua_createtable(L, 0, 40);
-#define LSIM_GAUGE(n) set_int(L, #n, st->cur.n);
-	SIM_GAUGES(LSIM_GAUGE)
-#undef LSIM_GAUGE
-	set_int(L, "gc_cycles", st->gc_cycles);
+	lua_createtable(L, 0, 48);
+#define LSIM_STAT(n) set_int(L, #n, st->cur.n);
+	SIM_GAUGES(LSIM_STAT)
+#undef LSIM_STAT
+#define LSIM_STAT(n) set_int(L, #n, st->n);
+	SIM_COUNTERS(LSIM_STAT)
+#undef LSIM_STAT
 	for (size_t i = 0; names[i]; i++)
 		set_int(L, names[i], v[i]);
 	return done(L, c, 1);

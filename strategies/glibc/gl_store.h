@@ -76,7 +76,6 @@ struct gl_store {
 	const struct strategy_env *env;
 	struct gl_rec *tab;
 	uint64_t cap, used, tombs;   /* slots; live records; deleted slots */
-	unsigned shift;              /* 64 - log2(cap) */
 	/* resident-page cache: page number + 1, 0 = empty */
 	uint64_t tc[GL_TC_SLOTS];
 };
@@ -86,9 +85,15 @@ static inline struct gl_rec *gl_r(const struct gl_store *s, uint32_t id)
 	return &s->tab[id];
 }
 
+/* The home slot of a chunk address.  Inside one 64 MiB region the slots
+ * follow the addresses (a chunk is at least 32 bytes, so neighbours in
+ * memory are neighbours in the table and splitting or coalescing stays in
+ * cache); each region starts at a pseudo-random slot, so heaps and
+ * mappings far apart do not pile up on the same slots. */
 static inline uint64_t gl_home(const struct gl_store *s, uint64_t key)
 {
-	return (key * UINT64_C(0x9E3779B97F4A7C15)) >> s->shift;
+	uint64_t region = ((key >> 26) * UINT64_C(0x9E3779B97F4A7C15)) >> 32;
+	return ((key >> 5) + region) & (s->cap - 1);
 }
 
 /* The record whose chunk starts at key; 0 when there is none. */
@@ -157,7 +162,6 @@ static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
 	uint64_t on = s->cap;
 	s->tab = t;
 	s->cap = ncap;
-	s->shift = 64 - (unsigned)__builtin_ctzll(ncap);
 	s->used = s->tombs = 0;
 	t[0].addr = GL_DELETED;
 	for (uint64_t i = 0; i < on; i++) {
@@ -248,7 +252,6 @@ static inline int gl_store_init(struct gl_store *s, const struct strategy_env *e
 	memset(s, 0, sizeof *s);
 	s->env = env;
 	s->cap = 1024;
-	s->shift = 64 - 10;
 	s->tab = strat_halloc(env, s->cap * sizeof *s->tab);
 	if (!s->tab)
 		return 0;

@@ -1165,7 +1165,7 @@ static struct gl_arena *arena_alloc(struct gl *g)
 	av->idx = g->narenas;
 	for (unsigned b = 0; b < GL_NBINS; b++) {
 		/* a key no chunk can have (chunk addresses are below 2^48) */
-		uint64_t key = UINT64_C(1) << 63 | (uint64_t)av->idx << 12 | b << 4;
+		uint64_t key = UINT64_C(1) << 63 | (uint64_t)av->idx << 26 | b << 5;
 		uint32_t h = av->bins[b] = gl_new_at(&g->s, key);
 		struct gl_rec *r = REC(g, h);
 		r->st = GL_BINHDR;

@@ -28,7 +28,9 @@
  *   keepcost,brk_growth,rss_bytes
  * where brk_growth = sbrk(0) - baseline and rss_bytes = resident bytes now
  * minus the baseline (the heap's share, approximately).  The last line is
- * "# ns_per_event X events N": the replay's own time, checkpoints excluded.
+ * "# ns_per_event X wall_ns_per_event Y events N": the replay's own CPU
+ * time (user + system, all threads: allocator, page faults, the replay
+ * loop) and wall-clock time per event, checkpoints excluded.
  *
  * Threads: a trace with more than one thread is replayed with one pthread
  * per trace thread, created before the baseline (their creation allocates
@@ -98,6 +100,17 @@ static void out_u64(uint64_t v)
 		out_flush(1);
 	memcpy(obuf + olen, t + i, (size_t)(24 - i));
 	olen += (size_t)(24 - i);
+}
+
+/* a / b with two decimals. */
+static void out_ratio(uint64_t a, uint64_t b)
+{
+	out_u64(a / b);
+	out_str(".");
+	uint64_t frac = (a % b) * 100 / b;
+	if (frac < 10)
+		out_str("0");
+	out_u64(frac);
 }
 
 static void out_i64(int64_t v)
@@ -518,10 +531,10 @@ static void put_row(const struct row *r)
 	out_str("\n");
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -589,7 +602,9 @@ int main(int argc, char **argv)
 	}
 	struct mallinfo2 base = mallinfo2();
 	rss0 = rss_now();
-	uint64_t nr = 0, t_check = 0, t0 = now_ns();
+	uint64_t nr = 0, t_check = 0, c_check = 0;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	uint64_t c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (uint64_t k = 0; k < tr.n && !failed; k++) {
 		const struct ev *e = &tr.ev[k];
 		if (threaded && e->tid != 0 && e->kind != 't') {
@@ -603,12 +618,15 @@ int main(int argc, char **argv)
 		if (addrs)
 			print_addr(k, e);
 		if ((every && (k + 1) % every == 0) || k + 1 == tr.n) {
-			uint64_t c0 = now_ns();
+			uint64_t w = clock_ns(CLOCK_MONOTONIC);
+			uint64_t c = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 			take_row(&rows[nr++], k);
-			t_check += now_ns() - c0;
+			c_check += clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c;
+			t_check += clock_ns(CLOCK_MONOTONIC) - w;
 		}
 	}
-	uint64_t t_all = now_ns() - t0;
+	uint64_t t_all = clock_ns(CLOCK_MONOTONIC) - t0;
+	uint64_t c_all = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	if (addrs) {
 		out_flush(1);
 		return failed ? 1 : 0;
@@ -632,15 +650,11 @@ int main(int argc, char **argv)
 		"fordblks,keepcost,brk_growth,rss_bytes\n");
 	for (uint64_t i = 0; i < nr; i++)
 		put_row(&rows[i]);
-	uint64_t t_replay = t_all - t_check;
 	uint64_t n = tr.n ? tr.n : 1;
 	out_str("# ns_per_event ");
-	out_u64(t_replay / n);
-	out_str(".");
-	uint64_t frac = (t_replay % n) * 100 / n;
-	if (frac < 10)
-		out_str("0");
-	out_u64(frac);
+	out_ratio(c_all - c_check, n);
+	out_str(" wall_ns_per_event ");
+	out_ratio(t_all - t_check, n);
 	out_str(" events ");
 	out_u64(tr.n);
 	out_str("\n");

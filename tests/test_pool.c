@@ -217,6 +217,28 @@ static void test_pool_results(void **state)
 	harness_rmtree(o.dir);
 }
 
+/* workloads/pool.lua runs (small) and its pool saves collections: the
+ * pool phase's garbage is 3 small objects a request, the no-pool phase's
+ * also the 8 KiB buffer. */
+static void test_pool_workload(void **state)
+{
+	(void)state;
+	static const char *const wp[] = {"requests=8000", "live=1"};
+	const struct strategy_ops *ops = strategy_find("span");
+	struct sim_err err;
+	struct run_result res;
+	assert_sim_ok(strat_params_default(ops, params, &err), &err);
+	struct run_spec spec = {.source = "workloads/pool.lua", .run_name = "p",
+				.ops = ops, .params = params, .seed = 1};
+	engine_config_default(&spec.cfg);
+	spec.wl.params = wp;
+	spec.wl.nparams = 2;
+	assert_sim_ok(run_one(&spec, &res, &err), &err);
+	assert_int_equal(res.status, SIM_OK);
+	assert_true(res.st.gc_cycles > 10);
+	assert_int_equal(res.st.cur.live_objects, 4);   /* the pooled buffers */
+}
+
 /* ---- checkpoints and FreeOSMemory ------------------------------------------ */
 
 static uint64_t ctr(struct engine *e, const char *sname, const char *name)
@@ -440,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_pool_errors),
 		cmocka_unit_test(test_pool_churn),
 		cmocka_unit_test(test_pool_results),
+		cmocka_unit_test(test_pool_workload),
 		cmocka_unit_test(test_checkpoint_span),
 		cmocka_unit_test(test_checkpoint_tiny),
 		cmocka_unit_test(test_free_os_memory),

@@ -49,6 +49,7 @@
 #include "pool.h"
 #include "rng.h"
 #include "run.h"
+#include "sweep.h"
 #include "trace.h"
 
 #define DEFAULT_QUANTUM 100
@@ -2288,4 +2289,141 @@ int lsim_source_open(const char *path, uint64_t seed,
 	*src = (struct source){.ctx = c, .drive = lsim_drive,
 			       .where = lsim_where, .close = lsim_close};
 	return SIM_OK;
+}
+
+/* ---- experiment files (allocsim sweep) ---------------------------------------------
+ * An experiment file is Lua too: the same restricted libraries as a
+ * workload (no io, os, load), KiB/MiB/GiB, a memory cap and an instruction
+ * budget, and one function, sweep{...}, whose table goes value by value to
+ * a callback in sim/sweep.c.  A field is a value, a list of values, or a
+ * map (string keys) of values or lists; a value is a string, a number or a
+ * boolean.  It lives here because this is the one file that includes lua.h. */
+
+struct lexp {
+	struct lctx c;           /* first: lalloc and count_hook see an lctx */
+	sweep_item_fn fn;
+	void *ud;
+	int group;
+};
+
+/* Text of the scalar at idx; an integral float prints as an integer. */
+static const char *exp_text(lua_State *L, int idx, const char *field)
+{
+	int t = lua_type(L, idx);
+	if (t == LUA_TNUMBER && !lua_isinteger(L, idx)) {
+		double v = lua_tonumber(L, idx);
+		if (v == floor(v) && fabs(v) < 9007199254740992.0)
+			return lua_pushfstring(L, "%I", (lua_Integer)v);
+	}
+	if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
+		luaL_error(L, "sweep: %s: a %s where a string, number or boolean "
+			   "belongs", field, luaL_typename(L, idx));
+	return luaL_tolstring(L, idx, NULL);
+}
+
+static void exp_emit(lua_State *L, struct lexp *x, const char *field,
+		     const char *key, int idx, int in_list)
+{
+	struct sim_err err;
+	const char *v = exp_text(L, idx, field);
+	if (x->fn(x->ud, x->group, field, key, v, in_list, &err) != SIM_OK)
+		luaL_error(L, "%s", err.msg);
+	lua_pop(L, 1);
+}
+
+/* The value at idx: a scalar, or a list of scalars (when list_ok). */
+static void exp_values(lua_State *L, struct lexp *x, const char *field,
+		       const char *key, int idx, int list_ok)
+{
+	if (!lua_istable(L, idx)) {
+		exp_emit(L, x, field, key, idx, !list_ok);
+		return;
+	}
+	lua_Integer n = luaL_len(L, idx), count = 0;
+	for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1))
+		count++;
+	if (!list_ok || n == 0 || count != n)
+		luaL_error(L, "sweep: %s%s%s: expected %s", field, *key ? "." : "",
+			   key, list_ok ? "a non-empty list {a, b, ...}" : "a value");
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, idx, i);
+		luaL_checkstack(L, 4, NULL);
+		exp_values(L, x, field, key, lua_gettop(L), 0);
+		lua_pop(L, 1);
+	}
+}
+
+/* Field p or w: a map from names to values or lists. */
+static void exp_map(lua_State *L, struct lexp *x, const char *field, int idx)
+{
+	if (!lua_istable(L, idx) || luaL_len(L, idx) != 0)
+		luaL_error(L, "sweep: %s: expected a map {name = value or {values}}",
+			   field);
+	for (lua_pushnil(L); lua_next(L, idx); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "sweep: %s: keys must be names", field);
+		exp_values(L, x, field, lua_tostring(L, -2), lua_gettop(L), 1);
+	}
+}
+
+static int l_exp_sweep(lua_State *L)
+{
+	struct lexp *x = lua_touserdata(L, lua_upvalueindex(1));
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	for (lua_pushnil(L); lua_next(L, 1); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING)
+			return luaL_error(L, "sweep: fields must be names");
+		const char *f = lua_tostring(L, -2);
+		if (strcmp(f, "p") == 0 || strcmp(f, "w") == 0)
+			exp_map(L, x, f, lua_gettop(L));
+		else
+			exp_values(L, x, f, "", lua_gettop(L), 1);
+	}
+	x->group++;
+	return 0;
+}
+
+static int l_exp_setup(lua_State *L)
+{
+	open_libs(L);
+	lua_pushlightuserdata(L, lua_touserdata(L, 1));
+	lua_pushcclosure(L, l_exp_sweep, 1);
+	lua_setglobal(L, "sweep");
+	static const char *const units[] = {"KiB", "MiB", "GiB", NULL};
+	for (int i = 0; units[i]; i++) {
+		lua_pushinteger(L, (lua_Integer)1 << (10 * (i + 1)));
+		lua_setglobal(L, units[i]);
+	}
+	return 0;
+}
+
+int lsim_experiment_load(const char *path, sweep_item_fn fn, void *ud,
+			 struct sim_err *err)
+{
+	struct lexp x = {.fn = fn, .ud = ud};
+	snprintf(x.c.path, sizeof x.c.path, "%s", path);
+	x.c.lmem_max = (uint64_t)64 << 20;
+	x.c.wl.max_instructions = 100000000;
+	lua_State *L = lua_newstate(lalloc, &x.c);
+	if (!L)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	lua_pushcfunction(L, l_exp_setup);
+	lua_pushlightuserdata(L, &x);
+	int st = lua_pcall(L, 1, 0, 0);
+	if (st == LUA_OK)
+		st = luaL_loadfilex(L, path, "t");
+	if (st == LUA_OK)
+		st = lua_pcall(L, 0, 0, 0);
+	int rc = SIM_OK;
+	if (st != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		msg = msg ? msg : "(error object is not a string)";
+		int prefixed = strncmp(msg, path, strlen(path)) == 0;
+		rc = SIM_ERR(err, st == LUA_ERRFILE ? SIM_EIO : SIM_ESCRIPT,
+			     "%s%s%s", prefixed ? "" : path, prefixed ? "" : ": ", msg);
+	}
+	lua_close(L);
+	return rc;
 }

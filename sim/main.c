@@ -1,14 +1,16 @@
 /*
  * main.c - the allocsim command line.  Subcommands: run, list, trace
- * (check, convert, record).  This is the only file that exits: it turns
- * error codes into exit statuses (0 ok, 1 a run failed or ran out of
- * memory, 2 usage or input error) and prints "allocsim: message".
+ * (check, convert, record), sweep (sim/sweep.h) and plot (scripts/plot).
+ * This is the only file that exits: it turns error codes into exit
+ * statuses (0 ok, 1 a run failed or ran out of memory, 2 usage or input
+ * error) and prints "allocsim: message".
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "run.h"
 #include "stats.h"
 #include "strategy.h"
+#include "sweep.h"
 #include "trace.h"
 
 #define MAX_STRATS 32
@@ -69,6 +72,10 @@ static const char usage_text[] =
 "       allocsim trace check FILE        validate a trace, print statistics\n"
 "       allocsim trace convert IN OUT [--format text|gzip|binary]\n"
 "       allocsim trace record -o FILE -- CMD [ARGS...]\n"
+"       allocsim sweep FILE [-o DIR] [-j N] [--emit slurm] [--merge] [--list]\n"
+"                                        run an experiment file's runs, merge\n"
+"                                        them into DIR/summary.csv\n"
+"       allocsim plot DIR                figures of a run folder (PNG and PDF)\n"
 "run options:\n"
 "  -s, --strategies A,B,...   strategies to compare (default: all)\n"
 "  -o, --out DIR              results folder (default results/<run name>)\n"
@@ -94,6 +101,7 @@ static const char usage_text[] =
 "      --event-ns N           simulated cost of one event (default 20)\n"
 "      --no-touch             the program does not write its blocks\n"
 "      --no-output            print the table only, write no files\n"
+"      --plot                 draw the figures when the runs are done\n"
 "  -q, --quiet                no table\n";
 
 static int usage(void)
@@ -131,7 +139,7 @@ static int cmd_list(int argc, char **argv)
 struct run_opts {
 	const char *source, *out, *strategies;
 	const char *params[MAX_PARAMS];
-	int nparams, quiet, no_output;
+	int nparams, quiet, no_output, plot;
 	const char *wparams[MAX_PARAMS];
 	struct workload_opts wl;
 	struct engine_config cfg;
@@ -164,7 +172,8 @@ static int parse_reclaim(const char *text, int *out, struct sim_err *err)
 
 enum { OPT_PLUGIN = 256, OPT_RECLAIM, OPT_SAMPLE, OPT_SEED, OPT_CHECK,
        OPT_CHECK_EVERY, OPT_MEMMAX, OPT_EVENT_NS, OPT_NO_TOUCH, OPT_NO_OUT,
-       OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR, OPT_FAULT };
+       OPT_QUANTUM, OPT_SCHEDULE, OPT_MAX_EVENTS, OPT_MAX_INSTR, OPT_FAULT,
+       OPT_PLOT };
 
 enum { OPT_CKPT_EVERY = 512, OPT_CKPT_GC };
 
@@ -186,6 +195,7 @@ static const struct option run_longopts[] = {
 	{"no-output", no_argument, NULL, OPT_NO_OUT},
 	{"checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY},
 	{"checkpoint-gc", no_argument, NULL, OPT_CKPT_GC},
+	{"plot", no_argument, NULL, OPT_PLOT},
 	{"workload-param", required_argument, NULL, 'w'},
 	{"quantum", required_argument, NULL, OPT_QUANTUM},
 	{"schedule", required_argument, NULL, OPT_SCHEDULE},
@@ -283,6 +293,7 @@ static int run_option(struct run_opts *o, int c, const char *arg,
 		return parse_u64("--checkpoint-every", arg,
 				 &o->cfg.checkpoint_every, err);
 	case OPT_CKPT_GC: o->cfg.checkpoint_gc = 1; return SIM_OK;
+	case OPT_PLOT: o->plot = 1; return SIM_OK;
 	}
 	return SIM_ERR(err, SIM_EINVAL, "unknown option (see allocsim help)");
 }
@@ -436,6 +447,54 @@ static void table_row(const char *name, const struct run_result *r)
 	       total_calls(&r->os), (double)r->st.cur.t_ns * 1e-9);
 }
 
+/* ---- plot --------------------------------------------------------------------- */
+
+/* The plot script: $ALLOCSIM_SCRIPTS/plot, else ../scripts/plot beside
+ * this program (build/allocsim), else scripts/plot. */
+static const char *plot_script(void)
+{
+	static char buf[PATH_MAX + 64];
+	const char *env = getenv("ALLOCSIM_SCRIPTS");
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (env && *env) {
+		snprintf(buf, sizeof buf, "%s/plot", env);
+		return buf;
+	}
+	if (len > 0) {
+		self[len] = '\0';
+		char *slash = strrchr(self, '/');
+		*(slash ? slash : self) = '\0';
+		snprintf(buf, sizeof buf, "%s/../scripts/plot", self);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return "scripts/plot";
+}
+
+/* Run the plot script on dir and wait: its exit status (2 if it cannot
+ * start). */
+static int plot_dir(const char *dir)
+{
+	const char *script = plot_script();
+	char *argv[] = {(char *)script, (char *)dir, NULL};
+	extern char **environ;
+	pid_t pid;
+	int st, e = posix_spawn(&pid, script, NULL, NULL, argv, environ);
+	if (e != 0)
+		return fail(2, "cannot run the plot script %s", script);
+	if (waitpid(pid, &st, 0) < 0)
+		return fail(2, "%s: cannot wait for the plot script", dir);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+static int cmd_plot(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage();
+	return plot_dir(argv[1]);
+}
+
 /* ---- run -------------------------------------------------------------------- */
 
 static int run_strategy(struct run_opts *o, int i, const char *run_name,
@@ -487,6 +546,11 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (!o.quiet && !o.no_output)
 		printf("results in %s/\n", base);
+	fflush(stdout);
+	if (o.plot && !o.no_output) {
+		int pst = plot_dir(base);
+		status = status ? status : pst;
+	}
 	return status;
 }
 
@@ -633,6 +697,126 @@ static int cmd_trace(int argc, char **argv)
 	return usage();
 }
 
+/* ---- sweep ------------------------------------------------------------------------ */
+
+struct sweep_opts {
+	const char *file, *out, *emit;
+	int jobs, merge_only, list_only, max_tasks;
+};
+
+static int parse_sweep(struct sweep_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"out", required_argument, NULL, 'o'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"emit", required_argument, NULL, 'e'},
+		{"merge", no_argument, NULL, 'm'},
+		{"list", no_argument, NULL, 'l'},
+		{"max-tasks", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0}
+	};
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	o->jobs = n > 0 ? (int)n : 1;
+	o->max_tasks = 1000;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:j:", longopts, NULL)) != -1) {
+		char *end = NULL;
+		long v = optarg ? strtol(optarg, &end, 10) : 0;
+		if (c == 'o')
+			o->out = optarg;
+		else if ((c == 'j' || c == 't') && (*end || v < 1 || v > 100000))
+			return fail(2, "sweep: -j/--max-tasks: '%s' is not a number "
+				    ">= 1", optarg);
+		else if (c == 'j' || c == 't')
+			*(c == 'j' ? &o->jobs : &o->max_tasks) = (int)v;
+		else if (c == 'e' && strcmp(optarg, "slurm") == 0)
+			o->emit = optarg;
+		else if (c == 'm' || c == 'l')
+			*(c == 'm' ? &o->merge_only : &o->list_only) = 1;
+		else
+			return fail(2, "sweep: unknown option or bad value: %s "
+				    "(--emit takes slurm)", argv[optind - 1]);
+	}
+	if (optind != argc - 1)
+		return fail(2, "%s", "sweep: give exactly one experiment FILE");
+	o->file = argv[optind];
+	return 0;
+}
+
+/* The merge step, shared by every way of running: 0, or 1 when runs
+ * are missing. */
+static int sweep_finish(const struct sweep *sw)
+{
+	struct sim_err err;
+	size_t missing;
+	int rc = sweep_merge(sw, &missing, &err);
+	if (rc != SIM_OK)
+		return report(rc, &err);
+	printf("merged %zu of %zu runs into %s/summary.csv\n", sw->nr - missing,
+	       sw->nr, sw->outdir);
+	if (missing)
+		fprintf(stderr, "allocsim: sweep: %zu run(s) have no results yet\n",
+			missing);
+	return missing ? 1 : 0;
+}
+
+static int sweep_go(const struct sweep_opts *o, struct sweep *sw)
+{
+	struct sim_err err;
+	size_t failed = 0;
+	int rc;
+	if (o->merge_only)
+		return sweep_finish(sw);
+	if (o->emit) {
+		rc = sweep_emit_slurm(sw, o->max_tasks, &err);
+		if (rc == SIM_OK)
+			printf("%zu runs: %s/jobs.txt\nsubmit: sbatch %s/sweep.sbatch\n"
+			       "then merge: allocsim sweep %s -o %s --merge\n", sw->nr,
+			       sw->outdir, sw->outdir, o->file, sw->outdir);
+		return report(rc, &err);
+	}
+	rc = sweep_write_jobs(sw, &err);
+	if (rc == SIM_OK && o->list_only) {
+		for (size_t i = 0; i < sw->nr; i++)
+			printf("%s\t%s\n", sw->r[i].out, sw->r[i].cmd);
+		return 0;
+	}
+	if (rc == SIM_OK)
+		rc = sweep_run_local(sw, o->jobs, &stop_requested, &failed, &err);
+	if (rc != SIM_OK)
+		return report(rc, &err);
+	int st = sweep_finish(sw);
+	if (failed)
+		fprintf(stderr, "allocsim: sweep: %zu run(s) failed (see above)\n",
+			failed);
+	return st;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+	struct sweep_opts o = {0};
+	int st = parse_sweep(&o, argc, argv);
+	if (st != 0)
+		return st;
+	char out[4096], self[PATH_MAX], name[256];
+	run_name_for(o.file, name, sizeof name);
+	snprintf(out, sizeof out, "%s", o.out ? o.out : "results/sweep-");
+	if (!o.out)
+		snprintf(out, sizeof out, "results/sweep-%s", name);
+	if (!realpath("/proc/self/exe", self))
+		return fail(2, "%s", "cannot find the allocsim program itself");
+	static struct sweep sw;
+	struct sim_err err;
+	int rc = sweep_load(&sw, o.file, out, self, &err);
+	if (rc != SIM_OK)
+		return report(rc, &err);
+	st = sweep_go(&o, &sw);
+	sweep_free(&sw);
+	return st;
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -651,6 +835,10 @@ int main(int argc, char **argv)
 		st = cmd_list(argc - 1, argv + 1);
 	else if (strcmp(cmd, "trace") == 0)
 		st = cmd_trace(argc - 1, argv + 1);
+	else if (strcmp(cmd, "sweep") == 0)
+		st = cmd_sweep(argc - 1, argv + 1);
+	else if (strcmp(cmd, "plot") == 0)
+		st = cmd_plot(argc - 1, argv + 1);
 	else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
 		fputs(usage_text, stdout);
 		st = 0;

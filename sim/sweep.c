@@ -271,7 +271,8 @@ static int group_check(struct sweep *sw, struct sweep_group *g, size_t i,
 			       sw->file, i);
 	if (!g->name && !(g->name = strdup(base)))
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
-	for (int k = 0; !g->nstrat && strategy_registry[k]; k++)
+	int all = g->nstrat == 0;
+	for (int k = 0; all && strategy_registry[k]; k++)
 		if (push_str(&g->strat, &g->nstrat, strategy_registry[k]->name))
 			return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	if (!g->nseeds && push(&g->seeds, &g->nseeds, &(uint64_t){1},

@@ -164,6 +164,16 @@ static void test_quoting(void **state)
 			    "-o 'my out/runs/q/steady/w.mode=it_s_a_b/s1' -q --seed 1 "
 			    "-w 'mode=it'\\''s a b'");
 	sweep_free(&sw);
+	/* No strategies field: every registered strategy, in registry order. */
+	file = experiment(f, "all.lua", "sweep{ workloads = {\"tests/data/xz.trace.gz\"} }");
+	assert_sim_ok(sweep_load(&sw, file, "o", "a", &err), &err);
+	size_t n = 0;
+	while (strategy_registry[n])
+		n++;
+	assert_int_equal(sw.nr, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(sw.cell[i].strategy, strategy_registry[i]->name);
+	sweep_free(&sw);
 }
 
 /* Each bad file fails with a message containing the text given. */

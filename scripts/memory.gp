@@ -6,7 +6,8 @@
 # the units, columns and phase shading of panel i, and gc<i>.dat, the times
 # of GC cycles), series (space-separated strategy folders), n (panels),
 # title, out (path without extension).  A panel file also sets step: plot
-# every step-th row of a long series.
+# every step-th row of a long series, and psz: the size of the points
+# (0 but for a short series).
 cols = (n >= 4) ? 2 : 1
 rows = (n + cols - 1) / cols
 set datafile separator ","
@@ -47,18 +48,18 @@ do for [pass = 1:2] {
 		set xlabel sprintf("simulated time (%s)", tu)
 		set ylabel bu
 		if (hasgc) {
-			plot f every step using (column(c_t)*ts):(column(c_live)/bs) with lines ls 1 title "live", \
-			     f every step using (column(c_t)*ts):(column(c_alloc)/bs) with lines ls 2 title "alloc", \
-			     f every step using (column(c_t)*ts):(column(c_heap)/bs) with lines ls 3 title "heap", \
-			     f every step using (column(c_t)*ts):(column(c_rss)/bs) with lines ls 4 title "RSS", \
-			     f every step using (column(c_t)*ts):(column(c_rel)/bs) with lines ls 5 title "released", \
+			plot f every step using (column(c_t)*ts):(column(c_live)/bs) with linespoints ls 1 pt 7 ps psz title "live", \
+			     f every step using (column(c_t)*ts):(column(c_alloc)/bs) with linespoints ls 2 pt 7 ps psz title "alloc", \
+			     f every step using (column(c_t)*ts):(column(c_heap)/bs) with linespoints ls 3 pt 7 ps psz title "heap", \
+			     f every step using (column(c_t)*ts):(column(c_rss)/bs) with linespoints ls 4 pt 7 ps psz title "RSS", \
+			     f every step using (column(c_t)*ts):(column(c_rel)/bs) with linespoints ls 5 pt 7 ps psz title "released", \
 			     g using ($1*ts):(0.05) axes x1y2 with impulses ls 6 title "GC cycle"
 		} else {
-			plot f every step using (column(c_t)*ts):(column(c_live)/bs) with lines ls 1 title "live", \
-			     f every step using (column(c_t)*ts):(column(c_alloc)/bs) with lines ls 2 title "alloc", \
-			     f every step using (column(c_t)*ts):(column(c_heap)/bs) with lines ls 3 title "heap", \
-			     f every step using (column(c_t)*ts):(column(c_rss)/bs) with lines ls 4 title "RSS", \
-			     f every step using (column(c_t)*ts):(column(c_rel)/bs) with lines ls 5 title "released"
+			plot f every step using (column(c_t)*ts):(column(c_live)/bs) with linespoints ls 1 pt 7 ps psz title "live", \
+			     f every step using (column(c_t)*ts):(column(c_alloc)/bs) with linespoints ls 2 pt 7 ps psz title "alloc", \
+			     f every step using (column(c_t)*ts):(column(c_heap)/bs) with linespoints ls 3 pt 7 ps psz title "heap", \
+			     f every step using (column(c_t)*ts):(column(c_rss)/bs) with linespoints ls 4 pt 7 ps psz title "RSS", \
+			     f every step using (column(c_t)*ts):(column(c_rel)/bs) with linespoints ls 5 pt 7 ps psz title "released"
 		}
 	}
 	unset multiplot

@@ -327,7 +327,8 @@ static int make_cols(struct sweep *sw)
 				return -1;
 		}
 	}
-	qsort(sw->cols, sw->ncols, sizeof *sw->cols, cmp_str);
+	if (sw->ncols)
+		qsort(sw->cols, sw->ncols, sizeof *sw->cols, cmp_str);
 	return 0;
 }
 
@@ -537,8 +538,10 @@ static int expand(struct sweep *sw, struct sim_err *err)
 		return SIM_ERR(err, SIM_EINVAL, "%s: no sweep{...} call", sw->file);
 	for (size_t i = 0; i < sw->ng; i++) {
 		struct sweep_group *g = &sw->g[i];
-		qsort(g->p, g->np, sizeof *g->p, cmp_dim);
-		qsort(g->w, g->nw, sizeof *g->w, cmp_dim);
+		if (g->np)
+			qsort(g->p, g->np, sizeof *g->p, cmp_dim);
+		if (g->nw)
+			qsort(g->w, g->nw, sizeof *g->w, cmp_dim);
 		int rc = group_check(sw, g, i + 1, base, err);
 		if (rc != SIM_OK)
 			return rc;

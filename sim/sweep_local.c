@@ -239,7 +239,8 @@ int sweep_run_local(const struct sweep *sw, int jobs,
 		struct progress p = {sw->nr, sw->nr - n, n, 0, 0, jobs,
 				     isatty(2), now_s(), 0, 0};
 		int st = wait_parallel(sw, pend, joblog, pid, &p, stop);
-		report_failures(sw, pend, n);
+		if (!stop || !*stop)
+			report_failures(sw, pend, n);
 		for (size_t k = 0; k < n; k++)
 			*failed += !sweep_run_done(sw, pend[k]);
 		if (stop && *stop)

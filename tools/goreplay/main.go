@@ -8,7 +8,12 @@
 // traces).  A realloc allocates a new object and drops the old one (Go has
 // no realloc); alignment requests are not honoured.  A 'g' event is
 // runtime.GC() followed by a checkpoint; the end of the trace is a
-// checkpoint without a GC.
+// checkpoint without a GC.  With EVERY, there is also a checkpoint "c"
+// after every event whose index i has (i + OFFSET + 1) % EVERY == 0 (but
+// not after a 'g'): runtime.ReadMemStats between collections, which
+// flushes every mcache and drops the tiny block, as `allocsim run
+// --checkpoint-every EVERY` does in the model, whose events are OFFSET
+// ahead (validate-go's prologue).
 //
 // To keep the replayer's own data out of the measured heap, the events are
 // parsed first and copied to memory mapped outside the Go heap; the only
@@ -18,8 +23,9 @@
 // HeapAlloc is what the model's run starts with (validate-go allocates it as
 // a prologue object), so both pacers see the same live heap.
 //
-// Output, one line each: "base K=V ...", then "ckpt LABEL EVENT K=V ..." for
-// each checkpoint, where EVENT is the 0-based index of the trace event.
+// Usage: goreplay TRACE [EVERY [OFFSET]].  Output, one line each: "base
+// K=V ...", then "ckpt LABEL EVENT K=V ..." for each checkpoint (LABEL g,
+// c or end), where EVENT is the 0-based index of the trace event.
 // Standard library only.
 package main
 
@@ -141,9 +147,7 @@ func (p *parser) event(f []string) {
 		e.slot2 = p.newSlot(nw)
 	}
 	p.index++
-	if e.kind != 't' {
-		p.evs = append(p.evs, e)
-	}
+	p.evs = append(p.evs, e) // 't' too: checkpoints count every event
 }
 
 func parse(path string) ([]event, uint32) {
@@ -225,11 +229,23 @@ func alloc(size uint64) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
+func argNum(i int) uint64 {
+	if len(os.Args) <= i {
+		return 0
+	}
+	v, err := strconv.ParseUint(os.Args[i], 10, 64)
+	if err != nil {
+		fail("'%s' is not a number", os.Args[i])
+	}
+	return v
+}
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: goreplay TRACE")
+	if len(os.Args) < 2 || len(os.Args) > 4 {
+		fmt.Fprintln(os.Stderr, "usage: goreplay TRACE [EVERY [OFFSET]]")
 		os.Exit(2)
 	}
+	every, offset := argNum(2), argNum(3)
 	parsed, nslots := parse(os.Args[1])
 	evs := offHeap(parsed)
 	parsed = nil
@@ -253,6 +269,11 @@ func main() {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			print("ckpt", "g", e.index, &ms)
+			continue
+		}
+		if every > 0 && (e.index+offset+1)%every == 0 {
+			runtime.ReadMemStats(&ms)
+			print("ckpt", "c", e.index, &ms)
 		}
 	}
 	runtime.ReadMemStats(&ms)

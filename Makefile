@@ -7,7 +7,7 @@
 
 CC      ?= cc
 PKGS    := gsl lua5.4 cmocka zlib
-DEB_PKGS := libgsl-dev liblua5.4-dev libcmocka-dev zlib1g-dev gnuplot-nox pkg-config
+DEB_PKGS := libgsl-dev liblua5.4-dev libcmocka-dev zlib1g-dev gnuplot-nox pkg-config valgrind
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -53,6 +53,7 @@ deps:
 	@missing=""; \
 	for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
 	command -v gnuplot >/dev/null 2>&1 || missing=1; \
+	command -v valgrind >/dev/null 2>&1 || missing=1; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "deps: installing $(DEB_PKGS)"; \
@@ -100,8 +101,22 @@ $(REPLAY): tools/replay/replay.c
 run: all
 	./scripts/run-default $(BUILD)/allocsim
 
+# `make test`: every test built normally, then (TEST_SAN=1) built and run
+# again under ASan+UBSan in build-san/, then (TEST_VALGRIND=1) the tests
+# that drive the binary with allocsim under valgrind.  README "Tests" has
+# the times.  `make test TEST_SAN=0 TEST_VALGRIND=0` is the quick pass.
+TEST_SAN      ?= 1
+TEST_VALGRIND ?= 1
 test: all $(TEST_BIN)
 	./tests/run-tests $(BUILD)
+ifneq ($(SAN),1)
+ifeq ($(TEST_SAN),1)
+	$(MAKE) --no-print-directory SAN=1 test
+endif
+ifeq ($(TEST_VALGRIND),1)
+	./tests/run-valgrind $(BUILD)
+endif
+endif
 
 bench: $(BUILD)/allocsim $(BENCH)
 	./$(BENCH)

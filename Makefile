@@ -107,7 +107,23 @@ run: all
 # the times.  `make test TEST_SAN=0 TEST_VALGRIND=0` is the quick pass.
 TEST_SAN      ?= 1
 TEST_VALGRIND ?= 1
-test: all $(TEST_BIN)
+# Programs only the tests need: real Go for the model's validation, GNU
+# parallel for sweeps.  Installed when missing and root; otherwise the
+# tests that need them say so loudly.
+TEST_DEB_PKGS := golang-go parallel
+.PHONY: test-deps
+test-deps:
+	@missing=""; \
+	command -v go >/dev/null 2>&1 || missing=1; \
+	command -v parallel >/dev/null 2>&1 || missing=1; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		echo "test-deps: installing $(TEST_DEB_PKGS)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TEST_DEB_PKGS); \
+	elif [ -n "$$missing" ]; then \
+		echo "test-deps: as root, apt-get install -y $(TEST_DEB_PKGS)"; \
+	fi
+
+test: all $(TEST_BIN) | test-deps
 	./tests/run-tests $(BUILD)
 ifneq ($(SAN),1)
 ifeq ($(TEST_SAN),1)

@@ -197,20 +197,22 @@ static inline void gl_store_free_tab(struct gl_store *s, struct gl_rec *t,
 	strat_hfree(s->env, t, n * sizeof *t);
 }
 
-/* Does the table need a rehash before n more records are made? */
+/* Does the table need a rehash before n more records are made?  Records
+ * may fill 5/8 of it, records and deleted slots 4/5: slots follow
+ * addresses, so probes stay short at loads a random hash would not bear. */
 static inline int gl_store_full(const struct gl_store *s, uint64_t n)
 {
-	return 4 * (s->used + s->tombs + n + 1) > 3 * s->cap ||
-	       2 * (s->used + n) > s->cap;
+	return 5 * (s->used + s->tombs + n + 1) > 4 * s->cap ||
+	       8 * (s->used + n) > 5 * s->cap;
 }
 
 /* The capacity a rehash should use for n more records. */
 static inline uint64_t gl_store_want(const struct gl_store *s, uint64_t n)
 {
 	uint64_t c = 1024;
-	while (c < 2 * (s->used + n) + 2)
+	while (8 * (s->used + n) + 8 > 5 * c)
 		c *= 2;
-	return c < s->cap && 2 * (s->used + n) <= s->cap ? s->cap : c;
+	return c < s->cap ? s->cap : c;
 }
 
 /* ---- resident pages ------------------------------------------------------ */

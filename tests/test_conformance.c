@@ -11,8 +11,10 @@
  * every event against a model kept here: live bytes and objects as the
  * workload sees them, live <= alloc <= heap, rss <= mapped read/write, the
  * required counters present and never decreasing.  Then: everything freed
- * leaves nothing allocated; two runs of one sequence give byte-identical
- * series (and run_one on a trace written from it, identical summaries);
+ * leaves nothing allocated; checkpoints (thread caches flushed) and
+ * FreeOSMemory mid-run keep every check; two runs of one sequence give
+ * byte-identical series (and run_one on a trace written from it,
+ * identical summaries);
  * workload errors, the memory limit and a fault plan end runs cleanly.
  *
  * The sequences: sizes from 0 to 8 MiB (mostly small, log-uniform above
@@ -471,6 +473,45 @@ static void test_gc_reclaim(void **state)
 	assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
 	engine_destroy(c.e);
 	gen_destroy(g);
+}
+
+/* Checkpoints (the ABI v2 flush: every 97 events and after every forced
+ * collection) and FreeOSMemory (a forced collection, then release_os)
+ * every 1500 events, in immediate and GC mode: the accounting, the shadow
+ * checker and the strategy's own checks hold across them, FreeOSMemory
+ * never grows the heap, and after everything is freed nothing is left. */
+static void test_checkpoints(void **state)
+{
+	const struct strategy_ops *ops = OPS(state);
+	for (int gc = 0; gc < 2; gc++) {
+		struct engine_config cfg;
+		checked_config(&cfg);
+		cfg.reclaim = gc ? SIM_RECLAIM_GC : SIM_RECLAIM_IMMEDIATE;
+		cfg.checkpoint_every = 97;
+		cfg.checkpoint_gc = 1;
+		struct gen *g = gen_make(11 + (unsigned long)gc, 12000, 1);
+		gen_push(g, (struct sim_event){.kind = EV_GC});
+		struct checker c;
+		checker_open(&c, ops, &cfg);
+		for (size_t i = 0; i < g->n; i++) {
+			assert_sim_ok(engine_step(c.e, &g->ev[i], &c.err), &c.err);
+			check_accounting(&c, g, i);
+			if (i % 1500 != 1499)
+				continue;
+			uint64_t heap = engine_stats(c.e)->cur.heap_bytes;
+			assert_sim_ok(engine_free_os_memory(c.e, &c.err), &c.err);
+			assert_int_equal(engine_stats(c.e)->cur.dead_bytes, 0);
+			assert_true(engine_stats(c.e)->cur.heap_bytes <= heap);
+			check_accounting(&c, g, i);
+			check_counters(&c);
+		}
+		const struct sim_stats *st = engine_stats(c.e);
+		assert_int_equal(st->cur.live_bytes, 0);
+		assert_int_equal(st->cur.alloc_bytes, 0);
+		assert_sim_ok(engine_finish(c.e, &c.err), &c.err);
+		engine_destroy(c.e);
+		gen_destroy(g);
+	}
 }
 
 /* Phases that fragment a heap: many small and medium blocks, every other
@@ -958,6 +999,7 @@ static int run_group(const struct strategy_ops *ops)
 		cmocka_unit_test_prestate(test_random_3, s),
 		cmocka_unit_test_prestate(test_default_reclaim, s),
 		cmocka_unit_test_prestate(test_gc_reclaim, s),
+		cmocka_unit_test_prestate(test_checkpoints, s),
 		cmocka_unit_test_prestate(test_phases, s),
 		cmocka_unit_test_prestate(test_realloc_chain, s),
 		cmocka_unit_test_prestate(test_tiny_sizes, s),

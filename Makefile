@@ -146,6 +146,20 @@ validate-go: $(BUILD)/allocsim
 		fi; }
 	./scripts/validate-go --build $(BUILD)
 
+# ---- scale: `make bench-scale` (tools/scale/scale.c) -----------------------
+# A 200-million-event binary trace with 10 million live objects (written
+# once to /tmp) through every strategy, with the simulator's peak RSS per
+# live object.  Long (tens of minutes); not part of `make test`.
+# SCALE_ARGS passes options, e.g. SCALE_ARGS="-e 20000000 -l 1000000".
+SCALE      := $(BUILD)/scale
+SCALE_ARGS ?=
+.PHONY: bench-scale
+$(SCALE): $(BUILD)/tools/scale/scale.o $(BUILD)/libsim.a
+	$(CC) $(LDSAN) -rdynamic -o $@ $^ $(LDLIBS)
+
+bench-scale: $(BUILD)/allocsim $(SCALE)
+	./$(SCALE) $(SCALE_ARGS) $(BUILD)/allocsim
+
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------
 # Each tests/fuzz/fuzz_<t>.c is a libFuzzer target.  `make fuzz` builds
 # them with clang into build-fuzz/ and runs each for FUZZ_SECONDS; new

@@ -7,8 +7,10 @@
  * offset from the initial break) were taken from the real glibc 2.36 with
  * build/replay --every 1 and --addrs: the unsorted list's oldest-first
  * order, the last_remainder rule, consolidation on a large request, systrim
- * after frees, the dynamic mmap threshold, and for threads the arena limit
- * and a thread heap that grows and is trimmed.  The thread traces start
+ * after frees, the dynamic mmap threshold, malloc_trim(0) (the strategy's
+ * release_os; those numbers came from a C program calling it, as traces
+ * have no trim event), and for threads the arena limit and a thread heap
+ * that grows and is trimmed.  The thread traces start
  * with the replayer's own allocations (one 272-byte DTV calloc per worker
  * thread it creates, see scripts/validate-glibc), so that both sides begin
  * from the same heap.
@@ -437,6 +439,51 @@ static void test_threshold_frozen(void **state)
 	fx_close(&f);
 }
 
+/* malloc_trim(0), the strategy's release_os, as a row of its own. */
+static void fx_trim(struct fx *f)
+{
+	assert_true(f->nev < MAXEV);
+	strat_release_os(&f->s);
+	f->off[f->nev] = -2;
+	strat_counters(&f->s, &f->rows[f->nev * f->nctr]);
+	f->nev++;
+}
+
+/* malloc_trim(0) (release_os): consolidation, then the top trimmed to a
+ * page; a large free chunk in the middle of the heap is only madvised.
+ * Numbers from the real glibc (a C program calling malloc_trim(0), since
+ * traces have no trim event). */
+static void test_malloc_trim(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, NULL);
+	char buf[1024];
+	size_t n = 0;
+	for (int i = 1; i <= 20; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "a 0 %d 40;", i);
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "a 0 21 70000;a 0 22 40;");
+	for (int i = 1; i <= 20; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "f 0 %d;", i);
+	snprintf(buf + n, sizeof buf - n, "f 0 21");
+	fx_run(&f, buf);                              /* events 0..42 */
+	fx_trim(&f);                                  /* 43 */
+	fx_run(&f, "a 0 23 100000;a 0 24 40;a 0 25 40;f 0 23");   /* 44..47 */
+	fx_trim(&f);                                  /* 48 */
+	static const struct mi m[] = {
+		{41, 135168, 1, 13, 0, 0, 624, 71056, 64112, 63488, 135168},
+		{42, 135168, 2, 0, 0, 0, 0, 1040, 134128, 63488, 135168},
+		{43, 73728, 2, 0, 0, 0, 0, 1040, 72688, 2048, 73728},
+		{47, 204800, 2, 0, 0, 0, 0, 1040, 203760, 133120, 204800},
+		{48, 73728, 2, 0, 0, 0, 0, 1040, 72688, 2048, 73728},
+	};
+	expect(&f, m, 5);
+	/* the free chunk left in the middle gave its inner pages back */
+	assert_true(simos_released_bytes(f.os) > 0);
+	fx_free_all(&f);
+	fx_close(&f);
+}
+
 /* The replayer's own heap before a threaded trace: one DTV per worker. */
 static size_t dtv_prologue(char *buf, size_t n, int workers)
 {
@@ -597,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_threshold_frozen),
+		cmocka_unit_test(test_malloc_trim),
 		cmocka_unit_test(test_arena_limit),
 		cmocka_unit_test(test_thread_heap),
 		cmocka_unit_test(test_exact_on_recorded_traces),

@@ -28,9 +28,10 @@
  *  2. realloc(p, 0) never reaches a strategy from a trace (the trace
  *     records it as a free); if the engine asks for it, it is a shrink to
  *     a minimum chunk, not a free.
- *  3. malloc_trim, mallopt, malloc_stats and huge pages are not modelled
- *     (no trace event calls them); the double-free and corruption checks
- *     are the engine's.
+ *  3. mallopt, malloc_stats and huge pages are not modelled (no trace
+ *     event calls them); malloc_trim(0) is the strategy's release_os.  The
+ *     double-free and corruption checks are the engine's.  There is no
+ *     flush: glibc's mallinfo2 does not empty the tcaches.
  *  4. The binmap is replaced by an exact non-empty bitmap: the scan picks
  *     the same bin (4.6).
  *  5. A page the model knows resident is not touched again (gl_store.h);
@@ -850,6 +851,40 @@ static uint64_t gl_realloc(void *self, uint32_t tid, uint64_t addr,
 	return n ? hand_out(g, n, usable) : 0;
 }
 
+/* malloc_trim(0) (9.3), the strategy's release_os: every arena is
+ * consolidated and the whole pages inside its large free chunks are
+ * madvised away; the main arena's top is trimmed to nothing. */
+static void gl_release_os(void *self)
+{
+	struct gl *g = self;
+	const unsigned first = gl_largebin_index(GL_PAGE);
+	const uint64_t keep = 48;         /* sizeof(struct malloc_chunk) */
+	for (uint32_t i = 0; i < g->narenas; i++) {
+		struct gl_arena *av = g->ar[i];
+		lock(g, av);
+		consolidate(g, av);
+		for (unsigned b = 1; b < GL_NBINS; b++) {
+			if (b != 1 && b < first)
+				continue;
+			uint32_t h = hdr(av, b);
+			for (uint32_t id = REC(g, h)->bk; id != h; id = REC(g, id)->bk) {
+				const struct gl_rec *r = REC(g, id);
+				if (r->size <= GL_PAGE - 1 + keep)
+					continue;
+				uint64_t a = gl_align_up(r->addr + keep, GL_PAGE);
+				uint64_t left = r->size - (a - r->addr);
+				if (left <= GL_PAGE - 1)
+					continue;
+				left = gl_align_down(left, GL_PAGE);
+				simos_madvise_dontneed(g->os, a, left);
+				gl_forget(&g->s, a, left);
+			}
+		}
+		if (i == 0 && av->top)
+			systrim(g, 0, av);
+	}
+}
+
 /* ---- check: the heap walked against the bookkeeping ------------------------- */
 
 struct gl_tally {
@@ -987,4 +1022,5 @@ const struct strategy_ops strategy_glibc = {
 	.realloc = gl_realloc,
 	.check = gl_check,
 	.counters = gl_counters,
+	.release_os = gl_release_os,
 };

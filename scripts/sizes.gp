@@ -14,8 +14,7 @@ set xlabel "request size"
 set ylabel "internal fragmentation (% of the request)"
 if (ymax > 100) {
 	set yrange [0:100]
-	set label 1 sprintf("off the scale: up to %.0f %% for the smallest sizes", ymax) \
-		at graph 0.02, graph 0.97 left front tc rgb "#555555"
+	set xlabel sprintf("request size (the axis stops at 100 %%: the smallest sizes reach %.0f %%)", ymax)
 } else {
 	set yrange [0:*]
 }
@@ -44,6 +43,6 @@ do for [pass = 1:2] {
 	# Earlier lines wider, so a line another one covers (tiny over span
 	# above 16 B) still shows at its edges.
 	plot for [i = 1:words(files)] file(word(files, i)) using 1:2 with steps lt i \
-		lw (words(files) - i) * 1.2 + 1 title name(word(files, i))
+		lw (words(files) - i) * 0.8 + 1 title name(word(files, i))
 	set output
 }

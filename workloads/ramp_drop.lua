@@ -7,12 +7,16 @@
 -- fast (RSS and heap over simulated time), and the holes the random drop
 -- leaves (external fragmentation).
 --
--- Parameters (-w): peak_mb=512, drop=0.9, idle_s=30 (simulated seconds),
+-- The idle phase is longer than Go's forced-GC period (2 minutes): with no
+-- allocation to pace a collection, the dropped objects stay dead until that
+-- periodic GC, and only then can the scavenger return their pages.
+--
+-- Parameters (-w): peak_mb=512, drop=0.9, idle_s=150 (simulated seconds),
 -- step_ms=10, mu=7 and sigma=1 (of log size: median e^7 = 1.1 KiB).
 local peak = param("peak_mb", 512) * MiB
 local size = dist.lognormal(param("mu", 7), param("sigma", 1))
 local step_ns = param("step_ms", 10) * 1000000
-local steps = math.floor(param("idle_s", 30) * 1e9 / step_ns)
+local steps = math.floor(param("idle_s", 150) * 1e9 / step_ns)
 
 phase("ramp")
 local live = ramp{to = peak, size = size}

@@ -1,7 +1,7 @@
 /*
  * objtab.c - object table (see objtab.h): linear probing with a
  * multiplicative hash, backward-shift deletion so there are no tombstones,
- * doubling at 70 % load and halving below 15 %.
+ * doubling at 70 % load; it never shrinks (see objtab_remove).
  */
 #include "objtab.h"
 
@@ -98,8 +98,10 @@ void objtab_remove(struct objtab *t, uint64_t id)
 	}
 	t->slots[i].id = 0;
 	t->count--;
-	if (t->mask + 1 > MIN_CAP && t->count * 100 < (t->mask + 1) * 15)
-		resize(t, (t->mask + 1) / 2);   /* failure keeps the big table */
+	/* The table never shrinks: it stays sized to the peak live set, which
+	 * bounds it anyway, and a workload whose live set swings (a program
+	 * that builds and drops big structures) would otherwise pay for
+	 * rehashing and fresh pages at every swing. */
 }
 
 uint64_t objtab_host_bytes(const struct objtab *t)

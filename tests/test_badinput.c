@@ -94,6 +94,10 @@ static const struct bad cases[] = {
 	 H "a 0 1 70000000000000\n", NULL, "run {in} -s bump,span -o out", 1,
 	 "in.trace:2: event 0: strategy span could not allocate 70000000000000 "
 	 "bytes (out of memory)"},
+	{"100 TB block in first fit", ".lua", "local c = alloc(100222222222222)\n",
+	 NULL, "run {in} -s firstfit,bestfit -o out", 1,
+	 "in.lua:1: event 0: strategy bestfit could not allocate 100222222222222 "
+	 "bytes (out of memory)"},
 	{"huge realloc", ".trace", H "a 0 1 10\nr 0 1 1 281474976710657\n", NULL,
 	 NULL, 2, "in.trace:3: field SIZE: size 281474976710657 is beyond 2^48"},
 	{"NUL byte", ".trace", H "a 0 1 1\0010\n", "tr '\\001' '\\000' < {in} > x "

@@ -948,10 +948,10 @@ static struct fitheap_fit brk_extend(struct fitheap *h,
 static struct fitheap_fit brk_new(struct fitheap *h, uint64_t inc)
 {
 	struct fitheap_region r = {0, inc, NULL, 0};
-	if (!bits_fit(h, &r, inc))
+	if (simos_sbrk(h->env->os, (int64_t)inc, &r.start) != SIM_OK)
 		return NONE;
-	if (simos_sbrk(h->env->os, (int64_t)inc, &r.start) != SIM_OK) {
-		strat_hfree(h->env, r.bits, r.nbits * sizeof r.bits[0]);
+	if (!bits_fit(h, &r, inc)) {   /* see grow_mmap */
+		simos_sbrk(h->env->os, -(int64_t)inc, NULL);
 		return NONE;
 	}
 	h->brk_start = r.start;
@@ -973,9 +973,12 @@ static struct fitheap_fit grow_brk(struct fitheap *h, uint64_t need)
 	uint64_t have = free_ending(h, epilogue(r)).size;
 	uint64_t want = max_u64(need > have ? need - have : 0, h->grow);
 	uint64_t inc = round_up(want, SIMOS_PAGE_SIZE);
-	if (!bits_fit(h, r, r->len + inc) ||
-	    simos_sbrk(h->env->os, (int64_t)inc, &old) != SIM_OK)
+	if (simos_sbrk(h->env->os, (int64_t)inc, &old) != SIM_OK)
 		return NONE;
+	if (!bits_fit(h, r, r->len + inc)) {   /* see grow_mmap */
+		simos_sbrk(h->env->os, -(int64_t)inc, NULL);
+		return NONE;
+	}
 	return brk_extend(h, r, inc);
 }
 
@@ -985,11 +988,13 @@ static struct fitheap_fit grow_mmap(struct fitheap *h, uint64_t need)
 	uint64_t len = round_up(max_u64(need + 2 * HDR, h->grow),
 				SIMOS_PAGE_SIZE);
 	struct fitheap_region r = {0, len, NULL, 0};
-	if (!bits_fit(h, &r, len))
-		return NONE;
+	/* The OS first: the bitmap directory costs 8 host bytes per 512 KiB
+	 * of region, 1.5 GB for a 100 TB request the OS refuses anyway. */
 	if (simos_mmap(h->env->os, 0, len, SIMOS_PROT_RW, 0,
-		       &r.start) != SIM_OK) {
-		strat_hfree(h->env, r.bits, r.nbits * sizeof r.bits[0]);
+		       &r.start) != SIM_OK)
+		return NONE;
+	if (!bits_fit(h, &r, len)) {
+		simos_munmap(h->env->os, r.start, len);
 		return NONE;
 	}
 	return region_add(h, &r);

@@ -96,3 +96,12 @@ int harness_run(const char *cmdline, char *out, size_t n)
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+int harness_runv(const char *bin, char *out, size_t n, const char *fmt,
+		 va_list ap)
+{
+	char args[4096], cmd[8192];
+	vsnprintf(args, sizeof args, fmt, ap);
+	snprintf(cmd, sizeof cmd, "%s %s", bin, args);
+	return harness_run(cmd, out, n);
+}

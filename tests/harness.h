@@ -5,6 +5,7 @@
 #ifndef TESTS_HARNESS_H
 #define TESTS_HARNESS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,9 @@ int harness_write_file(const char *path, const char *text);
 /* Run a shell command line, capturing stdout+stderr into out (size n).
  * Returns the exit status (or -1). */
 int harness_run(const char *cmdline, char *out, size_t n);
+
+/* Run "BIN ARGS" with ARGS formatted from fmt, as harness_run does. */
+int harness_runv(const char *bin, char *out, size_t n, const char *fmt,
+		 va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

@@ -67,13 +67,11 @@ static int run(struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int run(struct cli *c, const char *fmt, ...)
 {
-	char args[4096], cmd[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
+	int st = harness_runv(c->bin, c->out, sizeof c->out, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s %s", c->bin, args);
-	return harness_run(cmd, c->out, sizeof c->out);
+	return st;
 }
 
 static void expect_output(const struct cli *c, const char *text)

@@ -355,13 +355,11 @@ static int run(struct fix *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static int run(struct fix *f, const char *fmt, ...)
 {
-	char args[4096], cmd[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
+	int st = harness_runv(f->bin, f->out, sizeof f->out, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s %s", f->bin, args);
-	return harness_run(cmd, f->out, sizeof f->out);
+	return st;
 }
 
 static void expect(const struct fix *f, const char *text)

@@ -46,6 +46,7 @@ help:
 	@echo "make replay   build/replay: a trace on the real allocator (scripts/validate-glibc)"
 	@echo "make validate-go  the Go model beside the real Go runtime (installs golang-go as root)"
 	@echo "make deps     install the Debian packages allocsim needs (as root)"
+	@echo "make paper    paper/paper.pdf from paper/paper.tex (installs TeX as root)"
 	@echo "make clean    remove build output"
 
 # ---- dependencies ------------------------------------------------------
@@ -237,6 +238,30 @@ fuzz: $(FUZZ_BINS)
 			$(FUZZ_BUILD)/$$t.log | head -60; \
 			ls $(FUZZ_BUILD)/$$t-* 2>/dev/null; exit 1; fi; \
 	done
+
+# ---- the paper: `make paper` (paper/paper.tex, built with latexmk) ---------
+# `make figures` makes the data, figures and tables it includes; `make paper`
+# only typesets what is committed.  TeX Live comes from Debian (installed
+# when root and missing).  The PDF's dates come from the last commit, so
+# the same tree gives the same paper.pdf.
+TEX_DEB_PKGS := latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended
+.PHONY: paper paper-deps
+paper-deps:
+	@command -v latexmk >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "paper: installing $(TEX_DEB_PKGS)"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_DEB_PKGS); \
+		else \
+			echo "paper: TeX is missing; run as root: apt-get install -y $(TEX_DEB_PKGS)"; exit 1; \
+		fi; }
+
+paper: paper-deps
+	@mkdir -p build/paper
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) FORCE_SOURCE_DATE=1 \
+		latexmk -pdf -interaction=nonstopmode -halt-on-error -file-line-error \
+		-outdir=../build/paper -cd paper/paper.tex
+	cp build/paper/paper.pdf paper/paper.pdf
+	@echo "paper: paper/paper.pdf"
 
 clean:
 	rm -rf build build-san build-fuzz

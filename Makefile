@@ -43,6 +43,8 @@ help:
 	@echo "make run      install missing packages (as root), build, run the default experiment"
 	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
 	@echo "make bench    replay the benchmark traces and print events/s"
+	@echo "make figures  run paper/experiments/*.lua: data, figures, tables, paper/checksums.sha256 (FIGURES=\"a b\", JOBS=N)"
+	@echo "make figures-check  rerun them in a temporary folder and compare with paper/checksums.sha256"
 	@echo "make replay   build/replay: a trace on the real allocator (scripts/validate-glibc)"
 	@echo "make validate-go  the Go model beside the real Go runtime (installs golang-go as root)"
 	@echo "make deps     install the Debian packages allocsim needs (as root)"
@@ -146,6 +148,19 @@ validate-go: $(BUILD)/allocsim
 			echo "validate-go: go is missing; run as root: apt-get install -y golang-go"; exit 1; \
 		fi; }
 	./scripts/validate-go --build $(BUILD)
+
+# ---- the paper's figures: `make figures`, `make figures-check` ------------
+# scripts/figures runs every paper/experiments/NAME.lua (FIGURES="a b": only
+# those) with -j $(JOBS), then NAME.post, and rewrites paper/checksums.sha256;
+# figures-check runs them into a temporary folder and compares with it.
+JOBS    ?= 2
+FIGURES ?=
+.PHONY: figures figures-check
+figures: $(BUILD)/allocsim
+	./scripts/figures --allocsim $(BUILD)/allocsim -j $(JOBS) $(FIGURES)
+
+figures-check: $(BUILD)/allocsim
+	./scripts/figures --check --allocsim $(BUILD)/allocsim -j $(JOBS) $(FIGURES)
 
 # ---- scale: `make bench-scale` (tools/scale/scale.c) -----------------------
 # A 200-million-event binary trace with 10 million live objects (written

@@ -299,27 +299,25 @@ static int shadow_out(struct engine *e, uint64_t addr, struct sim_err *err)
 
 /* Record a new live object; the strategy has already placed it. */
 static int add_object(struct engine *e, uint64_t id, uint64_t addr,
-		      uint64_t size, uint64_t usable, unsigned flags,
-		      struct sim_err *err)
+		      uint64_t size, uint64_t usable, struct sim_err *err)
 {
-	struct obj *o = objtab_insert(&e->objs, id);
-	if (!o)
+	struct obj_block b = {addr, size, usable};
+	if (objtab_insert(&e->objs, id, &b) != 0)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
-	o->addr = addr;
-	o->usable = usable;
-	o->size_flags = OBJ_PACK(size, flags);
 	e->st.cur.live_bytes += size;
 	e->st.cur.alloc_bytes += usable;
 	e->st.cur.live_objects++;
 	return SIM_OK;
 }
 
-static void drop_object(struct engine *e, const struct obj *o)
+/* Forget the object in slot o (the strategy has its block back). */
+static void drop_object(struct engine *e, struct obj *o)
 {
-	e->st.cur.live_bytes -= OBJ_SIZE(o);
-	e->st.cur.alloc_bytes -= o->usable;
+	struct obj_block b = objtab_block(&e->objs, o);
+	e->st.cur.live_bytes -= b.size;
+	e->st.cur.alloc_bytes -= b.usable;
 	e->st.cur.live_objects--;
-	objtab_remove(&e->objs, o->id);
+	objtab_remove(&e->objs, o);
 }
 
 static int id_in_use(struct engine *e, uint64_t id, struct sim_err *err)
@@ -371,7 +369,7 @@ static int do_alloc(struct engine *e, const struct sim_event *ev,
 	e->st.allocs++;
 	rc = shadow_in(e, addr, ev->size, usable, ev->align, err);
 	if (rc == SIM_OK)
-		rc = add_object(e, ev->id, addr, ev->size, usable, 0, err);
+		rc = add_object(e, ev->id, addr, ev->size, usable, err);
 	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
 }
 
@@ -389,16 +387,19 @@ static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
 
 /* ---- GC mode (gc.h) ------------------------------------------------------- */
 
-/* The workload drops o: it is dead until the next cycle sweeps it. */
-static int kill_object(struct engine *e, const struct obj *o, uint32_t tid,
+/* The workload drops the object in slot o: it is dead until the next
+ * cycle sweeps it.  The collector's dead list holds its block from now on,
+ * so it leaves the object table at once. */
+static int kill_object(struct engine *e, struct obj *o, uint32_t tid,
 		       struct sim_err *err)
 {
-	if (gc_add_dead(e->gc, tid, o->addr, o->usable, OBJ_SIZE(o)) != SIM_OK)
+	struct obj_block b = objtab_block(&e->objs, o);
+	if (gc_add_dead(e->gc, tid, b.addr, b.usable, b.size) != SIM_OK)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
-	e->st.cur.live_bytes -= OBJ_SIZE(o);
-	e->st.cur.dead_bytes += OBJ_SIZE(o);
+	e->st.cur.live_bytes -= b.size;
+	e->st.cur.dead_bytes += b.size;
 	e->st.cur.live_objects--;
-	objtab_remove(&e->objs, o->id);
+	objtab_remove(&e->objs, o);
 	return SIM_OK;
 }
 
@@ -426,11 +427,11 @@ static void pool_drop(void *ud, uint64_t id)
 	if (!o || c->rc != SIM_OK)
 		return;   /* the workload freed it while pooled: its error */
 	if (c->e->gc) {
-		struct obj old = *o;
-		c->rc = kill_object(c->e, &old, 0, c->err);
+		c->rc = kill_object(c->e, o, 0, c->err);
 	} else {
-		c->rc = shadow_out(c->e, o->addr, c->err);
-		strat_free(&c->e->strat, 0, o->addr, o->usable);
+		struct obj_block b = objtab_block(&c->e->objs, o);
+		c->rc = shadow_out(c->e, b.addr, c->err);
+		strat_free(&c->e->strat, 0, b.addr, b.usable);
 		drop_object(c->e, o);
 	}
 }
@@ -539,10 +540,11 @@ static int do_free(struct engine *e, const struct sim_event *ev,
 		e->st.frees++;
 		return kill_object(e, o, ev->tid, err);
 	}
-	int rc = shadow_out(e, o->addr, err);
+	struct obj_block b = objtab_block(&e->objs, o);
+	int rc = shadow_out(e, b.addr, err);
 	if (rc != SIM_OK)
 		return rc;
-	strat_free(&e->strat, ev->tid, o->addr, o->usable);
+	strat_free(&e->strat, ev->tid, b.addr, b.usable);
 	e->st.frees++;
 	drop_object(e, o);
 	return SIM_OK;
@@ -563,11 +565,11 @@ static int do_realloc(struct engine *e, const struct sim_event *ev,
 	int rc = bad_request(e, ev, err);
 	if (rc == SIM_OK && ev->id2 != ev->id)
 		rc = id_in_use(e, ev->id2, err);
+	struct obj_block old = objtab_block(&e->objs, o);
 	if (rc == SIM_OK && !e->gc)
-		rc = shadow_out(e, o->addr, err);
+		rc = shadow_out(e, old.addr, err);
 	if (rc != SIM_OK)
 		return rc;
-	struct obj old = *o;
 	uint64_t usable;
 	/* GC mode: a new block, and the old one is garbage (Go's append) */
 	uint64_t addr = e->gc ? strat_alloc(&e->strat, ev->tid, ev->size, 0,
@@ -577,14 +579,15 @@ static int do_realloc(struct engine *e, const struct sim_event *ev,
 	if (!addr)
 		return out_of_memory(e, ev, err);
 	e->st.reallocs++;
+	/* o is still old's slot: the strategy does not touch the table */
 	if (e->gc)
-		rc = kill_object(e, &old, ev->tid, err);
+		rc = kill_object(e, o, ev->tid, err);
 	else
-		drop_object(e, &old);
+		drop_object(e, o);
 	if (rc == SIM_OK)
 		rc = shadow_in(e, addr, ev->size, usable, 0, err);
 	if (rc == SIM_OK)
-		rc = add_object(e, ev->id2, addr, ev->size, usable, 0, err);
+		rc = add_object(e, ev->id2, addr, ev->size, usable, err);
 	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
 }
 

@@ -1,97 +1,213 @@
 /*
  * objtab.c - object table (see objtab.h): linear probing with a
- * multiplicative hash, backward-shift deletion so there are no tombstones,
- * doubling at 70 % load; it never shrinks (see objtab_remove).
+ * multiplicative hash scaled to the capacity, backward-shift deletion so
+ * there are no tombstones, growth by half at 70 % load; it never shrinks
+ * (see objtab_remove).
+ *
+ * Host memory is the point of this layout (`make bench-scale`): 24-byte
+ * slots, a capacity that grows by 1.5x rather than 2x (so the table is 47
+ * to 70 % full, 34 to 51 bytes a live object), and a resize that never
+ * holds both tables whole: the slots live in their own mapping, and the
+ * old one is unmapped piece by piece as it is copied (see grow).
  */
 #include "objtab.h"
 
 #include <stdlib.h>
-#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MIN_CAP 1024
+/* Bytes of the old table unmapped at a time while the table grows. */
+#define RELEASE_STEP ((size_t)256 * 1024)
+#define HASH_K UINT64_C(0x9E3779B97F4A7C15)
 
-static uint64_t slot_of(const struct objtab *t, uint64_t id)
+static uint64_t next_slot(const struct objtab *t, uint64_t i)
 {
-	return objtab_home(t, id);
+	return i + 1 == t->cap ? 0 : i + 1;
 }
 
-static int alloc_slots(struct objtab *t, uint64_t cap)
+/* Slots from a to b, going forward around the table. */
+static uint64_t distance(const struct objtab *t, uint64_t a, uint64_t b)
 {
-	t->slots = calloc(cap, sizeof *t->slots);
-	if (!t->slots)
-		return -1;
-	t->mask = cap - 1;
-	t->shift = 64 - (unsigned)__builtin_ctzll(cap);
-	return 0;
+	return b >= a ? b - a : b + t->cap - a;
+}
+
+static size_t map_len(uint64_t cap)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	return (cap * sizeof(struct obj) + page - 1) / page * page;
+}
+
+/* A zeroed mapping for cap slots (pages are touched only when written). */
+static struct obj *map_slots(uint64_t cap)
+{
+	void *p = mmap(NULL, map_len(cap), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void set_cap(struct objtab *t, struct obj *slots, uint64_t cap)
+{
+	t->slots = slots;
+	t->cap = cap;
+	t->grow_at = cap / 10 * 7;
 }
 
 int objtab_init(struct objtab *t)
 {
-	t->count = 0;
-	return alloc_slots(t, MIN_CAP);
+	*t = (struct objtab){0};
+	struct obj *s = map_slots(MIN_CAP);
+	if (!s)
+		return -1;
+	set_cap(t, s, MIN_CAP);
+	return 0;
 }
 
 void objtab_free(struct objtab *t)
 {
-	free(t->slots);
-	t->slots = NULL;
+	if (t->slots)
+		munmap(t->slots, map_len(t->cap));
+	free(t->spill);
+	*t = (struct objtab){0};
 }
 
-struct obj *objtab_find(const struct objtab *t, uint64_t id)
+/* ---- the spill map: blocks that do not pack ------------------------------ */
+
+static uint64_t spill_home(const struct objtab *t, uint64_t id)
 {
-	for (uint64_t i = slot_of(t, id);; i = (i + 1) & t->mask) {
-		struct obj *o = &t->slots[i];
-		if (o->id == id)
-			return o;
-		if (o->id == 0)
-			return NULL;
-	}
+	uint64_t h = id * HASH_K;
+	return (h ^ h >> 32) & t->spill_mask;
 }
 
-/* Place o in a table known to have room and not to hold o->id. */
-static struct obj *place(struct objtab *t, const struct obj *o)
+static struct obj_spill *spill_find(const struct objtab *t, uint64_t id)
 {
-	uint64_t i = slot_of(t, o->id);
-	while (t->slots[i].id)
-		i = (i + 1) & t->mask;
-	t->slots[i] = *o;
-	return &t->slots[i];
+	uint64_t i = spill_home(t, id);
+	while (t->spill[i].id != id)
+		i = (i + 1) & t->spill_mask;
+	return &t->spill[i];
 }
 
-static int resize(struct objtab *t, uint64_t cap)
+static void spill_place(struct objtab *t, const struct obj_spill *s)
 {
-	struct obj *old = t->slots;
-	uint64_t oldcap = t->mask + 1;
-	if (alloc_slots(t, cap) != 0) {
-		t->slots = old;
+	uint64_t i = spill_home(t, s->id);
+	while (t->spill[i].id)
+		i = (i + 1) & t->spill_mask;
+	t->spill[i] = *s;
+}
+
+/* Double the spill map (or make its first 16 entries).  0, or -1. */
+static int spill_grow(struct objtab *t)
+{
+	struct obj_spill *old = t->spill;
+	uint64_t oldcap = old ? t->spill_mask + 1 : 0;
+	uint64_t cap = old ? oldcap * 2 : 16;
+	if (!(t->spill = calloc(cap, sizeof *t->spill))) {
+		t->spill = old;
 		return -1;
 	}
+	t->spill_mask = cap - 1;
 	for (uint64_t i = 0; i < oldcap; i++)
 		if (old[i].id)
-			place(t, &old[i]);
+			spill_place(t, &old[i]);
 	free(old);
 	return 0;
 }
 
-struct obj *objtab_insert(struct objtab *t, uint64_t id)
+static int spill_put(struct objtab *t, uint64_t id, const struct obj_block *b)
 {
-	if ((t->count + 1) * 10 > (t->mask + 1) * 7 &&
-	    resize(t, (t->mask + 1) * 2) != 0)
-		return NULL;
-	struct obj o = {.id = id};
-	t->count++;
-	return place(t, &o);
+	if ((!t->spill || (t->spill_count + 1) * 2 > t->spill_mask + 1) &&
+	    spill_grow(t) != 0)
+		return -1;
+	spill_place(t, &(struct obj_spill){id, *b});
+	t->spill_count++;
+	return 0;
 }
 
-void objtab_remove(struct objtab *t, uint64_t id)
+static void spill_remove(struct objtab *t, uint64_t id)
 {
-	uint64_t i = slot_of(t, id);
-	while (t->slots[i].id != id)
-		i = (i + 1) & t->mask;
+	uint64_t m = t->spill_mask, i = spill_find(t, id) - t->spill;
+	for (uint64_t j = (i + 1) & m; t->spill[j].id; j = (j + 1) & m) {
+		uint64_t home = spill_home(t, t->spill[j].id);
+		if (((j - home) & m) >= ((j - i) & m)) {
+			t->spill[i] = t->spill[j];
+			i = j;
+		}
+	}
+	t->spill[i].id = 0;
+	t->spill_count--;
+}
+
+const struct obj_block *objtab_spilled(const struct objtab *t,
+				       const struct obj *o)
+{
+	return &spill_find(t, o->id)->b;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* Put o in a table known to have room and not to hold o->id. */
+static void place(struct objtab *t, const struct obj *o)
+{
+	uint64_t i = objtab_home(t, o->id);
+	while (t->slots[i].id)
+		i = next_slot(t, i);
+	t->slots[i] = *o;
+}
+
+/* Grow by half.  The old slots are read in index order and their pages
+ * unmapped behind the reading: homes keep their order (objtab_home), so the
+ * writes sweep the new table from its start at 1.5 times the pace, and the
+ * two mappings together stay near the size of the new one instead of
+ * 1.67 times it.  0, or -1 with the table unchanged. */
+static int grow(struct objtab *t)
+{
+	struct obj *old = t->slots;
+	uint64_t oldcap = t->cap, cap = oldcap + oldcap / 2;
+	struct obj *s = map_slots(cap);
+	if (!s)
+		return -1;
+	set_cap(t, s, cap);
+	size_t released = 0;
+	for (uint64_t i = 0; i < oldcap; i++) {
+		if (old[i].id)
+			place(t, &old[i]);
+		if ((i + 1) * sizeof *old - released >= RELEASE_STEP) {
+			munmap((char *)old + released, RELEASE_STEP);
+			released += RELEASE_STEP;
+		}
+	}
+	if (map_len(oldcap) > released)
+		munmap((char *)old + released, map_len(oldcap) - released);
+	return 0;
+}
+
+int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
+{
+	if (t->count >= t->grow_at && grow(t) != 0)
+		return -1;
+	uint64_t x = b->usable - b->size;
+	if (b->addr > OBJ_LOW48 || b->size > OBJ_LOW48 || b->usable < b->size ||
+	    x >= OBJ_SPILLED) {
+		if (spill_put(t, id, b) != 0)
+			return -1;
+		x = OBJ_SPILLED;
+	}
+	struct obj o = {id, (b->addr & OBJ_LOW48) | (x & 0xFFFF) << 48,
+			(b->size & OBJ_LOW48) | (x >> 16) << 48};
+	place(t, &o);
+	t->count++;
+	return 0;
+}
+
+void objtab_remove(struct objtab *t, struct obj *o)
+{
+	if (obj_excess(o) == OBJ_SPILLED)
+		spill_remove(t, o->id);
+	uint64_t i = (uint64_t)(o - t->slots);
 	/* Backward shift: pull later members of the probe run into the hole. */
-	for (uint64_t j = (i + 1) & t->mask; t->slots[j].id; j = (j + 1) & t->mask) {
-		uint64_t home = slot_of(t, t->slots[j].id);
-		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+	for (uint64_t j = next_slot(t, i); t->slots[j].id; j = next_slot(t, j)) {
+		uint64_t home = objtab_home(t, t->slots[j].id);
+		if (distance(t, home, j) >= distance(t, i, j)) {
 			t->slots[i] = t->slots[j];
 			i = j;
 		}
@@ -106,5 +222,6 @@ void objtab_remove(struct objtab *t, uint64_t id)
 
 uint64_t objtab_host_bytes(const struct objtab *t)
 {
-	return (t->mask + 1) * sizeof(struct obj);
+	uint64_t spill = t->spill ? (t->spill_mask + 1) * sizeof *t->spill : 0;
+	return map_len(t->cap) + spill;
 }

@@ -1,62 +1,115 @@
 /*
  * objtab.h - the engine's object table: workload object ID -> the block the
- * strategy gave it.  An open-addressing hash keyed by ID, sized to the live
- * set (not to the number of IDs ever used), 32 bytes a slot.
+ * strategy gave it (address, requested size, usable size).  An open-
+ * addressing hash keyed by ID, sized to the live set (not to the number of
+ * IDs ever used), 24 bytes a slot: at 10 million live objects it is most of
+ * the simulator's host memory, so the block is packed (see struct obj).
  */
 #ifndef SIM_OBJTAB_H
 #define SIM_OBJTAB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* One slot.  The address and the requested size take 48 bits each (the
+ * simulated address space ends below 2^47, and sizes are at most 2^48);
+ * the usable size is kept as its excess over the requested size, a 32-bit
+ * number split over the two top halfwords.  An excess of OBJ_SPILLED means
+ * the block did not fit - an excess of 4 GiB or more, or a strategy that
+ * broke the contract - and the table's spill map holds it whole. */
 struct obj {
 	uint64_t id;         /* 0 marks an empty slot */
-	uint64_t addr;
-	uint64_t usable;
-	uint64_t size_flags; /* requested size (48 bits) | flags << 56 */
+	uint64_t lo;         /* address | excess bits 0-15 << 48 */
+	uint64_t hi;         /* requested size | excess bits 16-31 << 48 */
 };
 
-#define OBJ_SIZE(o)  ((o)->size_flags & (((uint64_t)1 << 56) - 1))
-#define OBJ_FLAGS(o) ((unsigned)((o)->size_flags >> 56))
-#define OBJ_PACK(size, flags) ((size) | ((uint64_t)(flags) << 56))
+#define OBJ_LOW48   ((UINT64_C(1) << 48) - 1)
+#define OBJ_SPILLED UINT64_C(0xFFFFFFFF)
 
-/* Object flags kept beside the size. */
-#define OBJ_DEAD 0x80u   /* freed by the workload, not yet swept (GC mode) */
+/* A block as the engine uses it. */
+struct obj_block {
+	uint64_t addr, size, usable;
+};
+
+/* The rare blocks that do not pack (open addressing keyed by ID). */
+struct obj_spill {
+	uint64_t id;
+	struct obj_block b;
+};
 
 struct objtab {
-	struct obj *slots;
-	uint64_t mask;       /* capacity - 1 (capacity a power of two) */
+	struct obj *slots;   /* cap slots in their own mapping */
+	uint64_t cap;        /* any size: the hash is scaled, not masked */
 	uint64_t count;
-	unsigned shift;      /* 64 - log2(capacity): hash takes the top bits */
+	uint64_t grow_at;    /* the count that makes the table grow */
+	struct obj_spill *spill;
+	uint64_t spill_mask, spill_count;
 };
 
-/* The home slot of id: the top bits of a multiplicative hash. */
+/* The home slot of id: a multiplicative hash scaled to the capacity.  The
+ * home is monotone in the hash, so a grown table keeps the old one's order
+ * (the resize relies on it, see objtab.c). */
 static inline uint64_t objtab_home(const struct objtab *t, uint64_t id)
 {
-	return (id * UINT64_C(0x9E3779B97F4A7C15)) >> t->shift;
+	uint64_t h = id * UINT64_C(0x9E3779B97F4A7C15);
+	return (uint64_t)(((unsigned __int128)h * t->cap) >> 64);
 }
 
 /* Ask the CPU to fetch id's home slot now: a free or a new ID lands on a
  * random slot of a table bigger than the caches, so the engine prefetches
- * a few events ahead of the one it handles. */
+ * a few events ahead of the one it handles.  A 24-byte slot may straddle
+ * two cache lines, and a probe often reads the next slot: fetch both. */
 static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 {
-	__builtin_prefetch(&t->slots[objtab_home(t, id)], 1);
+	const char *p = (const char *)&t->slots[objtab_home(t, id)];
+	__builtin_prefetch(p, 1);
+	__builtin_prefetch(p + 2 * sizeof(struct obj) - 1, 1);
 }
 
 /* Initialise an empty table.  0 on success, -1 when out of host memory. */
 int objtab_init(struct objtab *t);
 void objtab_free(struct objtab *t);
 
-/* The object with id, or NULL. */
-struct obj *objtab_find(const struct objtab *t, uint64_t id);
+/* The slot of the object with id, or NULL. */
+static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
+{
+	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
+		struct obj *o = &t->slots[i];
+		if (o->id == id)
+			return o;
+		if (o->id == 0)
+			return NULL;
+	}
+}
 
-/* Insert a new object (id must not be present).  Returns the slot, or NULL
- * when out of host memory.  Pointers to slots are invalidated by the next
- * insert or remove. */
-struct obj *objtab_insert(struct objtab *t, uint64_t id);
+/* The spilled block of o (objtab.c). */
+const struct obj_block *objtab_spilled(const struct objtab *t,
+				       const struct obj *o);
 
-/* Remove the object with id (must be present). */
-void objtab_remove(struct objtab *t, uint64_t id);
+static inline uint64_t obj_excess(const struct obj *o)
+{
+	return (o->lo >> 48) | (o->hi >> 48) << 16;
+}
+
+/* The block in slot o. */
+static inline struct obj_block objtab_block(const struct objtab *t,
+					    const struct obj *o)
+{
+	uint64_t x = obj_excess(o);
+	if (__builtin_expect(x == OBJ_SPILLED, 0))
+		return *objtab_spilled(t, o);
+	uint64_t size = o->hi & OBJ_LOW48;
+	return (struct obj_block){o->lo & OBJ_LOW48, size, size + x};
+}
+
+/* Insert a new object (id, nonzero, must not be present) with its block.
+ * 0 on success, -1 when out of host memory.  Pointers to slots are
+ * invalidated by the next insert or remove. */
+int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b);
+
+/* Remove the object in slot o (from objtab_find, with no insert or remove
+ * since). */
+void objtab_remove(struct objtab *t, struct obj *o);
 
 /* Host bytes the table uses. */
 uint64_t objtab_host_bytes(const struct objtab *t);

@@ -12,18 +12,27 @@
 -- periodic GC, and only then can the scavenger return their pages.
 --
 -- Parameters (-w): peak_mb=512, drop=0.9, idle_s=150 (simulated seconds),
--- step_ms=10, mu=7 and sigma=1 (of log size: median e^7 = 1.1 KiB).
+-- step_ms=10, mu=7 and sigma=1 (of log size: median e^7 = 1.1 KiB),
+-- order=random (which objects the drop frees: random, oldest or newest;
+-- newest frees the top of a brk heap, which a C allocator can trim),
+-- release_s=-1 (seconds into the idle phase at which the program calls
+-- free_os_memory(): Go's debug.FreeOSMemory, glibc's malloc_trim(0);
+-- negative: never).
 local peak = param("peak_mb", 512) * MiB
 local size = dist.lognormal(param("mu", 7), param("sigma", 1))
 local step_ns = param("step_ms", 10) * 1000000
 local steps = math.floor(param("idle_s", 150) * 1e9 / step_ns)
+local release_step = param("release_s", -1) * 1e9 / step_ns
 
 phase("ramp")
 local live = ramp{to = peak, size = size}
 phase("drop")
-live:drop(param("drop", 0.9))
+live:drop(param("drop", 0.9), param("order", "random"))
 phase("idle")
 for i = 1, steps do
   sleep(step_ns)
   free(alloc(16))
+  if release_step >= 0 and i == math.max(1, math.ceil(release_step)) then
+    free_os_memory()
+  end
 end

@@ -16,8 +16,9 @@
 --
 -- Parameters (-w): requests=100000 (per phase), threads=4, buf=8192 (bytes
 -- of the scratch buffer), small=3 (garbage objects per request, 16-256 B),
--- live=4 (MiB held throughout).  With -p span.gomaxprocs=4 (or tiny.) the
--- pool has one private slot and shared queue per P.
+-- live=4 (MiB held throughout), victim=true (false: a pool without Go
+-- 1.13's victim cache, emulated; see below).  With -p span.gomaxprocs=4
+-- (or tiny.) the pool has one private slot and shared queue per P.
 local requests = param("requests", 100000)
 local threads = param("threads", 4)
 local buf = param("buf", 8192)
@@ -59,9 +60,29 @@ end
 phase_run("no pool", function() return alloc(buf) end, free)
 gc()
 local p = pool()
-phase_run("pool", function() return p:get(buf) end,
-          function(b) p:put(b) end)
+local get = function() return p:get(buf) end
+local victim_misses = 0
+if not param("victim", true) then
+  -- Before Go 1.13 a collection emptied the pool.  Emulated: an object the
+  -- victim cache returns is dropped (garbage, as that collection would have
+  -- made it) and a new one allocated, so the allocations are a victimless
+  -- pool's; the dropped objects only stay live one cycle longer.
+  get = function()
+    local v = p:stats().victim_hits
+    local b = p:get(buf)
+    if p:stats().victim_hits > v then
+      free(b)
+      b = alloc(buf)
+      victim_misses = victim_misses + 1
+    end
+    return b
+  end
+end
+phase_run("pool", get, function(b) p:put(b) end)
 local s = p:stats()
+if victim_misses > 0 then
+  print(string.format("no victim cache: %d victim hits made misses", victim_misses))
+end
 print(string.format("pool: %d gets, %d hits (%d from the victim cache), " ..
                     "%d news, %d dropped by collections",
                     s.gets, s.hits, s.victim_hits, s.news, s.dropped))

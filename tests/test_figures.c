@@ -1,0 +1,137 @@
+/*
+ * test_figures.c - `make figures-check` on a reduced set: scripts/figures
+ * --check runs the cheapest paper experiment (sizes: one sweep of three
+ * runs and its .post) into a temporary folder and must reproduce every
+ * file paper/checksums.sha256 lists for it, byte for byte, with this
+ * build of allocsim (under SAN=1 the sanitized one: the same bytes from a
+ * different build).  Then the same check against a copy of the list with
+ * one checksum changed must fail and name that file.
+ *
+ * Runs from the repository root; $ALLOCSIM is the binary.  Needs gnuplot
+ * (a project dependency: the .post draws the figure).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define CHECKSUMS "paper/checksums.sha256"
+#define EXPERIMENT "sizes"
+/* A derived file of that experiment, written by its .post. */
+#define DERIVED "data/sizes/sizes.csv"
+
+struct fix {
+	const char *bin;
+	char dir[128];
+	char out[1 << 16];
+};
+
+static int setup(void **state)
+{
+	static struct fix f;
+	memset(&f, 0, sizeof f);
+	f.bin = getenv("ALLOCSIM");
+	if (!f.bin || !f.bin[0])
+		f.bin = "build/allocsim";
+	snprintf(f.dir, sizeof f.dir, "%s", harness_tmpdir());
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	harness_rmtree(f->dir);
+	return 0;
+}
+
+/* Run scripts/figures with ARGS formatted from fmt; its exit status. */
+static int figures(struct fix *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int figures(struct fix *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int st = harness_runv("scripts/figures", f->out, sizeof f->out, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+static void test_check_reproduces(void **state)
+{
+	struct fix *f = *state;
+	int st = figures(f, "--check --allocsim %s -j 2 " EXPERIMENT, f->bin);
+	if (st != 0)
+		fail_msg("figures --check " EXPERIMENT " exited %d:\n%s", st, f->out);
+	/* summary.csv, sizes.csv, three series.csv, sizes-numbers.tex. */
+	const char *line = strstr(f->out, "figures-check: ");
+	int n = 0;
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, "figures-check: %d files reproduced exactly", &n), 1);
+	assert_true(n >= 6);
+}
+
+/* Copy CHECKSUMS to path with the first hex digit of DERIVED's sum
+ * changed; 0 if that line was found. */
+static int corrupt_copy(const char *path)
+{
+	FILE *in = fopen(CHECKSUMS, "r");
+	FILE *out = fopen(path, "w");
+	int found = -1;
+	char line[4096];
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		return -1;
+	}
+	while (fgets(line, sizeof line, in)) {
+		const char *name = strstr(line, "  ");
+		if (name && strcmp(name + 2, DERIVED "\n") == 0) {
+			line[0] = line[0] == '0' ? '1' : '0';
+			found = 0;
+		}
+		fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	return found;
+}
+
+static void test_check_names_a_changed_file(void **state)
+{
+	struct fix *f = *state;
+	char sums[256];
+	snprintf(sums, sizeof sums, "%s/checksums.sha256", f->dir);
+	assert_int_equal(corrupt_copy(sums), 0);
+	int st = figures(f, "--check --sums %s --allocsim %s -j 2 " EXPERIMENT, sums, f->bin);
+	if (st != 1)
+		fail_msg("figures --check with a changed sum exited %d (want 1):\n%s", st, f->out);
+	assert_non_null(strstr(f->out, DERIVED " differs from"));
+	assert_null(strstr(f->out, "reproduced exactly"));
+}
+
+static void test_unknown_experiment(void **state)
+{
+	struct fix *f = *state;
+	assert_int_equal(figures(f, "--check --allocsim %s no-such-experiment", f->bin), 2);
+	assert_non_null(strstr(f->out, "no experiment paper/experiments/no-such-experiment.lua"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_check_reproduces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_names_a_changed_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_experiment, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -10,8 +10,10 @@
 #   names   the series names, space-separated (legend; no spaces inside)
 #   title, xlabel, ylabel, out (path without extension)
 #   logy    optional: 1 for a log y axis
+#   xrot    optional: 1 to turn the x labels (long configuration names)
 #   ymin    optional: the bottom of the y axis (default 0; log: automatic)
 if (!exists("logy")) logy = 0
+if (!exists("xrot")) xrot = 0
 set datafile missing "?"
 set style data histograms
 set style histogram errorbars gap 1 lw 1.2
@@ -23,6 +25,7 @@ set key top left opaque box lc rgb "#cccccc" samplen 1.5
 set tics nomirror
 set border 3
 set xtics scale 0
+if (xrot) { set xtics rotate by -25 left font ",8" }
 set xlabel xlabel
 set ylabel ylabel
 if (logy) {

@@ -5,7 +5,8 @@
  * file paper/checksums.sha256 lists for it, byte for byte, with this
  * build of allocsim (under SAN=1 the sanitized one: the same bytes from a
  * different build).  Then the same check against a copy of the list with
- * one checksum changed must fail and name that file.
+ * one checksum changed must fail and name that file.  Last, `allocsim
+ * plot` on a sweep folder draws its bars with error bars.
  *
  * Runs from the repository root; $ALLOCSIM is the binary.  Needs gnuplot
  * (a project dependency: the .post draws the figure).
@@ -126,12 +127,55 @@ static void test_unknown_experiment(void **state)
 	assert_non_null(strstr(f->out, "no experiment paper/experiments/no-such-experiment.lua"));
 }
 
+/* A file exists and is not empty. */
+static int nonempty(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return 0;
+	int c = fgetc(fp);
+	fclose(fp);
+	return c != EOF;
+}
+
+static void test_plot_sweep_folder(void **state)
+{
+	struct fix *f = *state;
+	char file[256], out[256];
+	snprintf(file, sizeof file, "%s/bars.lua", f->dir);
+	snprintf(out, sizeof out, "%s/out", f->dir);
+	assert_int_equal(harness_write_file(file,
+		"sweep{ workloads = {\"workloads/steady.lua\"}, strategies = {\"firstfit\", \"glibc\"},\n"
+		"  w = {threads = {1, 2}, events = 3000, live = 200}, seeds = 3 }\n"), 0);
+	char *o = f->out;
+	size_t n = sizeof f->out;
+	if (harness_run("command -v parallel >/dev/null", o, n) != 0)
+		fail_msg("GNU parallel is missing (make test installs it as root)");
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "%s sweep %s -o %s -j 2", f->bin, file, out);
+	int st = harness_run(cmd, o, n);
+	if (st != 0)
+		fail_msg("sweep exited %d:\n%s", st, o);
+	snprintf(cmd, sizeof cmd, "%s plot %s", f->bin, out);
+	st = harness_run(cmd, o, n);
+	if (st != 0)
+		fail_msg("plot exited %d:\n%s", st, o);
+	assert_non_null(strstr(o, "sweep-jw4.png"));
+	assert_true(nonempty(out, "sweep-jw4.png"));
+	assert_true(nonempty(out, "sweep-jw4.pdf"));
+	assert_true(nonempty(out, "sweep-rss.png"));
+	assert_true(nonempty(out, "sweep-rss.pdf"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_check_reproduces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_names_a_changed_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_experiment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plot_sweep_folder, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

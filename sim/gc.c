@@ -2,11 +2,11 @@
  * gc.c - Go's GC pacer (go-allocator.md 11.2-11.4, Go 1.19 mgcpacer.go)
  * and the dead-object list of the GC reclamation mode (see gc.h).
  *
- * Goal: marked + marked * GOGC/100 (stack and globals scan taken as 0),
- * floored at 4 MiB * GOGC/100; the memory-limit goal caps it; when the
- * GOGC goal wins it is raised to the sweep-distance minimum (heapLive at
- * the last commit + 1 MiB).  Trigger: a fixed point between the bounds of
- * 11.3 (gc.h says which).
+ * Goal: marked + (marked + stack and globals scan) * GOGC/100, floored at
+ * 4 MiB * GOGC/100; the memory-limit goal caps it; when the GOGC goal wins
+ * it is raised to the sweep-distance minimum (heapLive at the last commit
+ * + 1 MiB).  Trigger: goal - runway within the bounds of 11.3, the runway
+ * from the program's scan work and a fixed cons/mark ratio (gc.h).
  */
 #include "gc.h"
 
@@ -28,24 +28,41 @@ static uint64_t mul_pct(uint64_t x, int64_t pct)
 
 /* ---- the pacer ------------------------------------------------------------ */
 
+static uint64_t roots(const struct gc_pacer *p)
+{
+	return p->scan.stack + p->scan.globals;
+}
+
 void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit,
-		   int64_t trigger_num)
+		   const struct gc_scan *scan)
 {
 	memset(p, 0, sizeof *p);
 	p->gogc = gogc;
 	p->memlimit = memlimit;
-	p->trigger_num = trigger_num;
-	p->gogc_goal = gc_gogc_goal(gogc, 0);
+	if (scan)
+		p->scan = *scan;
+	p->gogc_goal = gc_gogc_goal(gogc, 0, roots(p));
 }
 
-uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked)
+uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked, uint64_t roots)
 {
 	if (gogc < 0)
 		return UINT64_MAX;
-	uint64_t g = marked + mul_pct(marked, gogc);
-	if (g < marked)
+	uint64_t g = marked + mul_pct(marked + roots, gogc);
+	if (g < marked || marked + roots < marked)
 		g = UINT64_MAX;
 	return max_u64(g, mul_pct(GC_MIN_HEAP, gogc));
+}
+
+uint64_t gc_runway(const struct gc_scan *scan)
+{
+	/* Go: consMark * (1 - 0.25) / 0.25 * scan work, as a float */
+	double w = (double)scan->heap + (double)scan->stack +
+		   (double)scan->globals;
+	double r = scan->cons_mark * 3.0 * w;
+	if (!(r > 0))
+		return 0;
+	return r >= 0x1p64 ? UINT64_MAX : (uint64_t)r;
 }
 
 uint64_t gc_limit_goal(const struct gc_pacer *p, const struct gc_heap *h)
@@ -84,16 +101,19 @@ uint64_t gc_trigger(const struct gc_pacer *p, const struct gc_heap *h)
 	if (goal > GC_MIN_HEAP && goal - GC_MIN_HEAP > hi)
 		hi = goal - GC_MIN_HEAP;
 	hi = max_u64(hi, lo);
-	if (!p->committed || p->trigger_num >= 64)
-		return hi;                       /* runway 0 */
-	uint64_t t = m + d * (uint64_t)p->trigger_num;
+	if (!p->committed)
+		return hi;               /* cons/mark starts at 0: runway 0 */
+	uint64_t runway = gc_runway(&p->scan);
+	if (runway > goal)
+		return lo;
+	uint64_t t = goal - runway;
 	return t < lo ? lo : t > hi ? hi : t;
 }
 
 void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
 {
 	p->marked = marked;
-	p->gogc_goal = gc_gogc_goal(p->gogc, marked);
+	p->gogc_goal = gc_gogc_goal(p->gogc, marked, roots(p));
 	p->min_trigger = live + GC_SWEEP_MIN;
 	p->committed = 1;
 }
@@ -117,15 +137,38 @@ static int counter_ix(const struct strategy_ops *ops, const char *name)
 	return -1;
 }
 
-/* The value of the strategy's parameter name, or def. */
+/* The strategy's parameter name if it has one of that type, else NULL. */
+static const union param_value *param(const struct strategy_ops *ops,
+				      const union param_value *params,
+				      const char *name, int is_double)
+{
+	for (size_t i = 0; ops->params && ops->params[i].name; i++)
+		if (strcmp(ops->params[i].name, name) == 0)
+			return (ops->params[i].type == PARAM_DOUBLE) ==
+			       is_double ? &params[i] : NULL;
+	return NULL;
+}
+
 static int64_t param_or(const struct strategy_ops *ops,
 			const union param_value *params, const char *name,
 			int64_t def)
 {
-	for (size_t i = 0; ops->params && ops->params[i].name; i++)
-		if (strcmp(ops->params[i].name, name) == 0)
-			return params[i].i;
-	return def;
+	const union param_value *v = param(ops, params, name, 0);
+	return v ? v->i : def;
+}
+
+/* The program's scan work: the strategy's parameters heap_scan,
+ * stack_scan, globals_scan and cons_mark, 0 for those it lacks. */
+static struct gc_scan scan_params(const struct strategy_ops *ops,
+				  const union param_value *params)
+{
+	const union param_value *cm = param(ops, params, "cons_mark", 1);
+	return (struct gc_scan){
+		.cons_mark = cm ? cm->d : 0,
+		.heap = (uint64_t)param_or(ops, params, "heap_scan", 0),
+		.stack = (uint64_t)param_or(ops, params, "stack_scan", 0),
+		.globals = (uint64_t)param_or(ops, params, "globals_scan", 0),
+	};
 }
 
 int gc_create(const struct strategy_ops *ops, const union param_value *params,
@@ -134,9 +177,9 @@ int gc_create(const struct strategy_ops *ops, const union param_value *params,
 	struct gc *g = calloc(1, sizeof *g);
 	if (!g)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	struct gc_scan scan = scan_params(ops, params);
 	gc_pacer_init(&g->pacer, param_or(ops, params, "gogc", 100),
-		      (uint64_t)param_or(ops, params, "memlimit", 0),
-		      param_or(ops, params, "gc_trigger", 56));
+		      (uint64_t)param_or(ops, params, "memlimit", 0), &scan);
 	g->ix_live = counter_ix(ops, "heap_live");
 	g->ix_alloc = counter_ix(ops, "heap_alloc");
 	g->ix_ready = counter_ix(ops, "mapped_ready");

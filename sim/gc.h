@@ -27,20 +27,26 @@
  * memlimit when it has them (gogc: -1 = off; memlimit: 0 = none), else
  * 100 and none.
  *
- * Trigger choice (11.3): Go's runway comes from measured CPU rates, so it
- * is replaced by a fixed point: the first cycle starts at the high bound
- * (runway 0: 3,997,696 bytes with GOGC=100, exact), later ones at
- * gc_trigger/64 of the way from the marked heap to the goal, clamped to
- * Go's bounds [45/64 (and marked + 1 MiB), max(61/64, goal - 4 MiB)].
- * gc_trigger is the strategy's parameter of that name, default 56.  Real
- * Go 1.19 (gctrace) triggers anywhere between the bounds: near the low one
- * when the replayed program ramps up, near the high one in steady churn;
- * 56 matches real Go's GC count best over scripts/validate-go's workloads
- * (45, 52, 56 and 64 were tried).  64 means runway 0 (the high bound) for
- * every cycle.  The
- * check runs after every allocation; for Go models heap_live only grows
- * at mcache refills and large allocations, so that is Go's "heavy
- * allocation" test.
+ * Goal and trigger (11.2, 11.3) as Go 1.19 computes them, with the
+ * program's scan work as parameters of the strategy (sizes, default 0):
+ * stack_scan and globals_scan (lastStackScan, globalsScan: part of the
+ * goal, marked + (marked + stacks + globals) * GOGC/100) and heap_scan
+ * (lastHeapScan: the pointer-bearing heap a cycle scans; traces do not say
+ * which objects hold pointers, so it is one number).  The trigger is
+ * goal - runway within Go's bounds [max(45/64 of the way from the marked
+ * heap to the goal, marked + 1 MiB), max(61/64, goal - 4 MiB)], where
+ *   runway = cons_mark * (1 - 0.25) / 0.25 * (heap + stack + globals scan).
+ * Go measures cons_mark (allocation rate over scan rate) from CPU times,
+ * so it is not deterministic: the model takes it as the parameter
+ * cons_mark (default 0.6, the median of real Go 1.19's values over the 133
+ * collections it paced in scripts/validate-go's replays).  With no scan
+ * work the runway is 0 and every cycle starts at the high bound; the first
+ * cycle always does (Go starts with cons_mark 0: 3,997,696 bytes with
+ * GOGC=100, exact).  Real Go also wraps a negative cons_mark (its PI
+ * controller overshoots) to a huge runway, hence the low bound; a constant
+ * cons_mark cannot follow that.  The check runs after every allocation;
+ * for Go models heap_live only grows at mcache refills and large
+ * allocations, so that is Go's "heavy allocation" test.
  */
 #ifndef SIM_GC_H
 #define SIM_GC_H
@@ -54,6 +60,13 @@
 #define GC_SWEEP_MIN     ((uint64_t)1 << 20)   /* sweepMinHeapDistance */
 #define GC_FORCE_PERIOD  UINT64_C(120000000000) /* forcegcperiod, ns */
 
+/* The program's scan work per cycle and Go's cons/mark ratio (see the
+ * trigger above). */
+struct gc_scan {
+	double cons_mark;
+	uint64_t heap, stack, globals;   /* bytes */
+};
+
 /* The pacer's state between cycles (11.2). */
 struct gc_pacer {
 	int64_t gogc;            /* percent; -1: off */
@@ -61,7 +74,7 @@ struct gc_pacer {
 	uint64_t marked;         /* heapMarked of the last cycle (0 before) */
 	uint64_t gogc_goal;      /* UINT64_MAX when GOGC is off */
 	uint64_t min_trigger;    /* sweepDistMinTrigger; 0 before a cycle */
-	int64_t trigger_num;     /* later triggers, in 64ths; 64: runway 0 */
+	struct gc_scan scan;
 	int committed;           /* a cycle has ended */
 };
 
@@ -71,13 +84,19 @@ struct gc_heap {
 };
 
 /* Set up the pacer for a program that has not collected yet: the goal is
- * the 4 MiB minimum heap (scaled by GOGC/100). */
+ * the 4 MiB minimum heap (scaled by GOGC/100).  scan may be NULL (no scan
+ * work: runway 0). */
 void gc_pacer_init(struct gc_pacer *p, int64_t gogc, uint64_t memlimit,
-		   int64_t trigger_num);
+		   const struct gc_scan *scan);
 
-/* The GOGC goal for a marked heap: marked * (1 + GOGC/100), at least
- * 4 MiB * GOGC/100; UINT64_MAX when GOGC is off. */
-uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked);
+/* The GOGC goal for a marked heap and roots bytes of stacks and globals:
+ * marked + (marked + roots) * GOGC/100, at least 4 MiB * GOGC/100;
+ * UINT64_MAX when GOGC is off. */
+uint64_t gc_gogc_goal(int64_t gogc, uint64_t marked, uint64_t roots);
+
+/* The runway of 11.3: cons_mark * 3 * (heap + stack + globals scan),
+ * saturating. */
+uint64_t gc_runway(const struct gc_scan *scan);
 
 /* The memory-limit goal (11.4) for the heap h; UINT64_MAX without one. */
 uint64_t gc_limit_goal(const struct gc_pacer *p, const struct gc_heap *h);
@@ -87,8 +106,7 @@ uint64_t gc_limit_goal(const struct gc_pacer *p, const struct gc_heap *h);
 uint64_t gc_goal(const struct gc_pacer *p, const struct gc_heap *h,
 		 uint64_t *min_trigger);
 
-/* The trigger (11.3, see the choice above): a cycle starts when h->live
- * reaches it. */
+/* The trigger (11.3, see above): a cycle starts when h->live reaches it. */
 uint64_t gc_trigger(const struct gc_pacer *p, const struct gc_heap *h);
 
 /* Mark termination: the marked heap becomes the new basis; live is

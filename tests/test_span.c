@@ -364,7 +364,7 @@ static void test_pacer_goals(void **state)
 	struct gc_pacer p;
 	struct gc_heap h = {0, 0, 0, 0};
 	uint64_t lo;
-	gc_pacer_init(&p, 100, 0, 64);
+	gc_pacer_init(&p, 100, 0, NULL);
 	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
 	assert_int_equal(gc_trigger(&p, &h), 3997696);   /* measured in Go */
 	/* marked 10 MiB: goal 20 MiB, trigger at 61/64 of the way */
@@ -381,17 +381,15 @@ static void test_pacer_goals(void **state)
 	gc_pacer_commit(&p, MIB, MIB);
 	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
 	/* GOGC scales the minimum heap; 0 collects continuously */
-	assert_int_equal(gc_gogc_goal(50, 0), 2 * MIB);
-	assert_int_equal(gc_gogc_goal(200, 3 * MIB), 9 * MIB);
-	assert_int_equal(gc_gogc_goal(0, 5 * MIB), 5 * MIB);
-	/* the default trigger point: runway 0 for the first cycle, then the
-	 * low bound, 45/64 of the way */
-	gc_pacer_init(&p, 100, 0, 45);
-	assert_int_equal(gc_trigger(&p, &h), 3997696);
-	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
-	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (10 * MIB / 64) * 45);
+	assert_int_equal(gc_gogc_goal(50, 0, 0), 2 * MIB);
+	assert_int_equal(gc_gogc_goal(200, 3 * MIB, 0), 9 * MIB);
+	assert_int_equal(gc_gogc_goal(0, 5 * MIB, 0), 5 * MIB);
+	/* stacks and globals count in the goal (Go 1.19: NextGC 7,553,728 =
+	 * 2 * 3,659,568 (HeapAlloc) + 226,672 (globals) + 7,920 (stack)) */
+	assert_int_equal(gc_gogc_goal(100, 3659568, 7920 + 226672), 7553728);
+	assert_int_equal(gc_gogc_goal(50, 10 * MIB, 2 * MIB), 16 * MIB);
 	/* GOGC off: no goal, no trigger */
-	gc_pacer_init(&p, -1, 0, 64);
+	gc_pacer_init(&p, -1, 0, NULL);
 	assert_int_equal(gc_goal(&p, &h, &lo), UINT64_MAX);
 	assert_true(gc_trigger(&p, &h) > UINT64_MAX / 2);
 }
@@ -401,7 +399,7 @@ static void test_pacer_memlimit(void **state)
 	(void)state;
 	struct gc_pacer p;
 	uint64_t lo;
-	gc_pacer_init(&p, 100, 64 * MIB, 64);
+	gc_pacer_init(&p, 100, 64 * MIB, NULL);
 	/* 10 MiB of non-heap memory: goal = limit - 10 MiB - 1 MiB headroom */
 	struct gc_heap h = {0, 40 * MIB, 60 * MIB, 10 * MIB};
 	assert_int_equal(gc_limit_goal(&p, &h), 53 * MIB);
@@ -417,11 +415,61 @@ static void test_pacer_memlimit(void **state)
 	struct gc_heap full = {0, 0, 200 * MIB, 0};
 	assert_int_equal(gc_limit_goal(&p, &full), 30 * MIB);
 	/* GOGC off still respects the limit */
-	gc_pacer_init(&p, -1, 64 * MIB, 64);
+	gc_pacer_init(&p, -1, 64 * MIB, NULL);
 	assert_int_equal(gc_goal(&p, &h, &lo), 53 * MIB);
 	/* a goal below 2 MiB becomes 1 MiB */
 	struct gc_heap tight = {0, 0, 63 * MIB, 0};
 	assert_int_equal(gc_limit_goal(&p, &tight), MIB);
+}
+
+/* The trigger is goal - runway (11.3), runway = cons_mark * 3 * scan work,
+ * inside [45/64, 61/64] of the way from the marked heap to the goal
+ * (numbers of the first cycle of scripts/validate-go's "tiny" replay in
+ * real Go 1.19, gcstoptheworld=1). */
+static void test_pacer_runway(void **state)
+{
+	(void)state;
+	struct gc_pacer p;
+	struct gc_heap h = {0, 0, 0, 0};
+	uint64_t lo;
+	struct gc_scan scan = {0.5, 1000000, 0, 0};
+	assert_int_equal(gc_runway(&scan), 1500000);
+	scan.cons_mark = 0;
+	assert_int_equal(gc_runway(&scan), 0);
+	scan = (struct gc_scan){1e300, UINT64_MAX / 2, 0, 0};
+	assert_int_equal(gc_runway(&scan), UINT64_MAX);
+	/* marked 10 MiB, 256 KiB of stacks and globals: goal 20.25 MiB; a
+	 * runway of 3 * 512 KiB triggers 1.5 MiB before it */
+	scan = (struct gc_scan){1, MIB / 4, MIB / 8, MIB / 8};
+	gc_pacer_init(&p, 100, 0, &scan);
+	assert_int_equal(gc_trigger(&p, &h), 3997696);  /* consMark starts 0 */
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_goal(&p, &h, &lo), 20 * MIB + MIB / 4);
+	assert_int_equal(gc_trigger(&p, &h), 20 * MIB + MIB / 4 - 3 * MIB / 2);
+	/* a runway longer than the bounds allow: the low bound, 45/64 */
+	scan.cons_mark = 3;
+	gc_pacer_init(&p, 100, 0, &scan);
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (41 * MIB / 4 / 64) * 45);
+	/* longer than the goal: the low bound too */
+	scan.cons_mark = 100;
+	gc_pacer_init(&p, 100, 0, &scan);
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (41 * MIB / 4 / 64) * 45);
+	/* a short one: the high bound, 61/64 */
+	scan.cons_mark = 0.1;
+	gc_pacer_init(&p, 100, 0, &scan);
+	gc_pacer_commit(&p, 10 * MIB, 10 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 10 * MIB + (41 * MIB / 4 / 64) * 61);
+	/* Go 1.19 (gcpacertrace): scan work 1,636,360 + 7,632 + 226,672 B,
+	 * cons/mark 7.75, the first replay cycle started at 3,438,968 B: the
+	 * low bound of the 4 MiB goal for a marked heap of 1,650,038 B
+	 * (HeapAlloc after the collection before it: 1,649,872 B) */
+	scan = (struct gc_scan){7.75, 1636360, 7632, 226672};
+	gc_pacer_init(&p, 100, 0, &scan);
+	gc_pacer_commit(&p, 1650038, 1650038);
+	assert_int_equal(gc_goal(&p, &h, &lo), 4 * MIB);
+	assert_int_equal(gc_trigger(&p, &h), 3438968);
 }
 
 /* span's own copy of the arithmetic (for NextGC) agrees with gc.c. */
@@ -429,7 +477,8 @@ static void test_pacer_span_agrees(void **state)
 {
 	(void)state;
 	struct fx f;
-	const char *kv[] = {"memlimit", "48M", NULL};
+	const char *kv[] = {"memlimit", "48M", "stack_scan", "8000",
+			    "globals_scan", "200K", NULL};
 	fx_open(&f, &strategy_span, kv);
 	uint64_t obj[3000];
 	for (int i = 0; i < 3000; i++)
@@ -439,7 +488,8 @@ static void test_pacer_span_agrees(void **state)
 		strat_free(&f.s, 0, obj[i], 4096);
 	strat_gc_end(&f.s);
 	struct gc_pacer p;
-	gc_pacer_init(&p, 100, 48 * MIB, 45);
+	struct gc_scan scan = {0.6, 0, 8000, 200 << 10};
+	gc_pacer_init(&p, 100, 48 * MIB, &scan);
 	gc_pacer_commit(&p, ctr(&f, "heap_marked"), ctr(&f, "heap_marked"));
 	struct gc_heap h = {ctr(&f, "heap_live"), ctr(&f, "heap_alloc"),
 			    ctr(&f, "mapped_ready"),
@@ -447,6 +497,7 @@ static void test_pacer_span_agrees(void **state)
 	uint64_t lo;
 	assert_int_equal(ctr(&f, "heap_marked"), 2000 * 4096);
 	assert_int_equal(ctr(&f, "next_gc"), gc_goal(&p, &h, &lo));
+	assert_int_equal(ctr(&f, "next_gc"), 2 * 2000 * 4096 + 8000 + 204800);
 	fx_close(&f);
 }
 
@@ -876,6 +927,7 @@ int main(void)
 		cmocka_unit_test(test_needzero),
 		cmocka_unit_test(test_gc_sweep),
 		cmocka_unit_test(test_pacer_goals),
+		cmocka_unit_test(test_pacer_runway),
 		cmocka_unit_test(test_pacer_memlimit),
 		cmocka_unit_test(test_pacer_span_agrees),
 		cmocka_unit_test(test_gc_first_trigger),

@@ -3,9 +3,11 @@
  * the real Go runtime on small seeded workloads) when `go` is installed,
  * and says loudly when it is not (`make validate-go` installs it as root).
  *
- * What must hold even on the small workloads: both sides ran, and after
- * every forced collection the model's HeapAlloc is within 0.5 % of real
- * Go's (the script's own exit status also covers HeapInuse and NumGC,
+ * What must hold even on the small workloads: both sides ran, real Go's
+ * scan work (gcpacertrace), which sets the model's pacer, was read for
+ * every workload (its globals are never 0), and after every forced
+ * collection the model's HeapAlloc is within 0.5 % of real Go's (the
+ * script's own exit status also covers HeapInuse and NumGC,
  * whose small absolute values at this scale make them noisy: they are
  * printed, not asserted here; `make validate-go` runs the full size).
  */
@@ -21,7 +23,7 @@
 
 #include "harness.h"
 
-static char out[65536];
+static char out[1 << 18];
 
 static void test_validate_go(void **state)
 {
@@ -34,23 +36,33 @@ static void test_validate_go(void **state)
 	}
 	const char *build = getenv("ALLOCSIM_BUILD");
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "scripts/validate-go --quick --build %s",
+	snprintf(cmd, sizeof cmd, "scripts/validate-go --quick -v --build %s",
 		 build ? build : "build");
 	int rc = harness_run(cmd, out, sizeof out);
 	assert_true(rc == 0 || rc == 1);
 	/* every row: "name ckpts alloc_err (spread) ...": alloc_err <= 0.5 */
-	int rows = 0;
+	int rows = 0, scans = 0;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-		print_message("%s\n", line);
 		char name[32];
 		int ckpt;
 		double err;
+		unsigned long long heap, stack, globals;
+		if (sscanf(line, " %31[^:]: real Go's scan work (%llu, %llu, %llu)",
+			   name, &heap, &stack, &globals) == 4) {
+			assert_true(globals > 0);
+			scans++;
+			continue;
+		}
+		if (line[0] == ' ')
+			continue;        /* -v: one line per checkpoint */
+		print_message("%s\n", line);
 		if (sscanf(line, "%31s %d %lf", name, &ckpt, &err) == 3) {
 			assert_true(err <= 0.5);
 			rows++;
 		}
 	}
 	assert_int_equal(rows, 7);
+	assert_int_equal(scans, 7);
 }
 
 int main(void)

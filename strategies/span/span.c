@@ -36,13 +36,13 @@
  *
  * Simplifications (numbered; README's "span and tiny" repeats them):
  *  1. Threads are pinned to Ps (tid mod gomaxprocs); no goroutine moves.
- *  2. No stacks, globals or other non-heap memory; lastStackScan and
- *     globalsScan are 0 in the pacer.  meta_bytes counts 144 B per mspan,
+ *  2. No stacks, globals or other non-heap memory; the pacer's scan work
+ *     (stacks, globals, pointer-bearing heap) is the parameters
+ *     stack_scan, globals_scan and heap_scan (default 0).  meta_bytes counts 144 B per mspan,
  *     1200 B per mcache and 2,165,776 B per 64 MiB arena, but that metadata
  *     is not mapped in the simulated OS.
- *  3. The pacer's runway is not measured: the trigger is the high bound
- *     for the first cycle and gc_trigger/64 of the way to the goal later
- *     (sim/gc.h).  The background sweeper finishes the sweep at the first tick
+ *  3. The pacer's cons/mark ratio is not measured but the parameter
+ *     cons_mark, so the runway is fixed by the scan work (sim/gc.h).  The background sweeper finishes the sweep at the first tick
  *     (1 ms of simulated time by default) after a cycle; until then spans
  *     are swept lazily by allocation.
  *  4. The arena hint list is one contiguous run from 0xc000000000: if the
@@ -110,7 +110,8 @@ struct pacer {
 	int64_t gogc;             /* -1: off */
 	uint64_t memlimit;        /* 0: none */
 	uint64_t marked, gogc_goal, min_trigger;
-	int64_t trigger_num;      /* see sim/gc.h */
+	uint64_t roots;           /* stack_scan + globals_scan */
+	uint64_t runway;          /* see sim/gc.h */
 	int committed;
 };
 
@@ -198,8 +199,10 @@ static uint64_t gogc_goal(const struct pacer *p, uint64_t marked)
 {
 	if (p->gogc < 0)
 		return UINT64_MAX;
-	uint64_t g = marked + mul_pct(marked, p->gogc);
-	return max_u64(g < marked ? UINT64_MAX : g, mul_pct(4 * MIB, p->gogc));
+	uint64_t g = marked + mul_pct(marked + p->roots, p->gogc);
+	if (g < marked || marked + p->roots < marked)
+		g = UINT64_MAX;
+	return max_u64(g, mul_pct(4 * MIB, p->gogc));
 }
 
 /* The memory-limit heap goal (11.4); UINT64_MAX without a limit. */
@@ -220,6 +223,19 @@ static uint64_t limit_goal(const struct pacer *p, uint64_t mapped_ready,
 static uint64_t mapped_ready(const struct span_heap *h);
 static uint64_t meta_bytes(const struct span_heap *h);
 
+/* The runway of 11.3: cons_mark * (1 - 0.25) / 0.25 * scan work, as Go
+ * computes it in floating point; saturating. */
+static uint64_t pacer_runway(const union param_value *params)
+{
+	double w = (double)params[SPAN_P_HEAP_SCAN].i +
+		   (double)params[SPAN_P_STACK_SCAN].i +
+		   (double)params[SPAN_P_GLOBALS_SCAN].i;
+	double r = params[SPAN_P_CONS_MARK].d * 3.0 * w;
+	if (!(r > 0))
+		return 0;
+	return r >= 0x1p64 ? UINT64_MAX : (uint64_t)r;
+}
+
 /* heapGoal() and the minimum trigger it implies. */
 static uint64_t heap_goal(const struct span_heap *h, uint64_t *min_trigger)
 {
@@ -235,7 +251,7 @@ static uint64_t heap_goal(const struct span_heap *h, uint64_t *min_trigger)
 }
 
 /* The trigger (11.3): the high bound (runway 0) for the first cycle, then
- * trigger_num/64 of the way to the goal within the bounds. */
+ * goal - runway within the bounds. */
 static uint64_t heap_trigger(const struct span_heap *h)
 {
 	uint64_t lo, m = h->pacer.marked;
@@ -248,9 +264,11 @@ static uint64_t heap_trigger(const struct span_heap *h)
 	if (goal > 4 * MIB && goal - 4 * MIB > hi)
 		hi = goal - 4 * MIB;
 	hi = max_u64(hi, lo);
-	if (!h->pacer.committed || h->pacer.trigger_num >= 64)
+	if (!h->pacer.committed)
 		return hi;
-	uint64_t t = m + d * (uint64_t)h->pacer.trigger_num;
+	if (h->pacer.runway > goal)
+		return lo;
+	uint64_t t = goal - h->pacer.runway;
 	return t < lo ? lo : t > hi ? hi : t;
 }
 
@@ -1045,7 +1063,9 @@ static int span_init(void *self, const struct strategy_env *env,
 	h->scavenge = params[SPAN_P_SCAVENGE].i != 0;
 	h->scav_rate = (uint64_t)params[SPAN_P_SCAV_RATE].i;
 	h->nonheap = (uint64_t)params[SPAN_P_NONHEAP].i;
-	h->pacer.trigger_num = params[SPAN_P_TRIGGER].i;
+	h->pacer.roots = (uint64_t)params[SPAN_P_STACK_SCAN].i +
+			 (uint64_t)params[SPAN_P_GLOBALS_SCAN].i;
+	h->pacer.runway = pacer_runway(params);
 	h->pacer.gogc_goal = gogc_goal(&h->pacer, 0);
 	h->scav_goal = UINT64_MAX;
 	h->next_hint = HEAP_BASE;

@@ -33,11 +33,19 @@ extern const struct strategy_ops strategy_span;
 	{"nonheap", PARAM_SIZE, "0", 0, 1e15, \
 	 "other memory the program has mapped (stacks, runtime data): counts " \
 	 "in mapped_ready, which GOMEMLIMIT limits"}, \
-	{"gc_trigger", PARAM_INT, "56", 0, 64, \
-	 "cycles after the first start this many 64ths of the way from the " \
-	 "marked heap to the goal, within Go's bounds; 64 = runway 0 (sim/gc.h)"}
+	{"heap_scan", PARAM_SIZE, "0", 0, 1e15, \
+	 "pointer-bearing heap the GC scans per cycle (lastHeapScan): with " \
+	 "cons_mark, the pacer's runway (sim/gc.h)"}, \
+	{"stack_scan", PARAM_SIZE, "0", 0, 1e15, \
+	 "goroutine stack bytes scanned per cycle: in the heap goal and runway"}, \
+	{"globals_scan", PARAM_SIZE, "0", 0, 1e15, \
+	 "pointer-bearing globals scanned per cycle: in the heap goal and runway"}, \
+	{"cons_mark", PARAM_DOUBLE, "0.6", 0, 1000, \
+	 "Go's measured allocation/scan rate ratio, here fixed: the trigger is " \
+	 "goal - cons_mark*3*(scan work) within Go's bounds (sim/gc.h)"}
 enum { SPAN_P_GOMAXPROCS, SPAN_P_GOGC, SPAN_P_MEMLIMIT, SPAN_P_LAZY,
-       SPAN_P_SCAVENGE, SPAN_P_SCAV_RATE, SPAN_P_NONHEAP, SPAN_P_TRIGGER,
+       SPAN_P_SCAVENGE, SPAN_P_SCAV_RATE, SPAN_P_NONHEAP, SPAN_P_HEAP_SCAN,
+       SPAN_P_STACK_SCAN, SPAN_P_GLOBALS_SCAN, SPAN_P_CONS_MARK,
        SPAN_NPARAMS };
 
 /* span's counters, in the order counters() fills them. */

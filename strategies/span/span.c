@@ -241,11 +241,13 @@ static uint64_t heap_goal(const struct span_heap *h, uint64_t *min_trigger)
 {
 	const struct pacer *p = &h->pacer;
 	uint64_t g = p->gogc_goal;
-	uint64_t l = limit_goal(p, mapped_ready(h), h->heap_free,
-				h->total_alloc - h->total_free);
 	*min_trigger = 0;
-	if (l < g)
-		return l;
+	if (p->memlimit) {       /* (the engine asks after every allocation) */
+		uint64_t l = limit_goal(p, mapped_ready(h), h->heap_free,
+					h->total_alloc - h->total_free);
+		if (l < g)
+			return l;
+	}
 	*min_trigger = p->min_trigger;
 	return max_u64(g, p->min_trigger);
 }
@@ -1109,16 +1111,25 @@ static uint64_t meta_bytes(const struct span_heap *h)
 
 /* Go's mappedReady: Ready heap memory plus metadata and the other memory
  * of the program (simplification 2: the nonheap parameter). */
+static uint64_t mapped_ready_meta(const struct span_heap *h, uint64_t meta)
+{
+	return h->heap_inuse + h->heap_free + meta + h->nonheap;
+}
+
 static uint64_t mapped_ready(const struct span_heap *h)
 {
-	return h->heap_inuse + h->heap_free + meta_bytes(h) + h->nonheap;
+	return mapped_ready_meta(h, meta_bytes(h));
 }
 
 static void span_counters(void *self, uint64_t *v)
 {
 	struct span_heap *h = self;
 	uint64_t lo;
-	memcpy(v, h->c, sizeof h->c);
+	/* the event counters up to heap_alloc, then the MemStats (the engine
+	 * reads them after every allocation in GC mode) */
+	memcpy(v, h->c, SPAN_C_heap_alloc * sizeof *v);
+	v[SPAN_C_large_allocs] = h->c[SPAN_C_large_allocs];
+	v[SPAN_C_scav_released] = h->c[SPAN_C_scav_released];
 	v[SPAN_C_heap_alloc] = h->total_alloc - h->total_free;
 	v[SPAN_C_heap_sys] = h->heap_inuse + h->heap_free + h->heap_released;
 	v[SPAN_C_heap_idle] = h->heap_free + h->heap_released;
@@ -1132,8 +1143,9 @@ static void span_counters(void *self, uint64_t *v)
 	v[SPAN_C_next_gc] = heap_goal(h, &lo);
 	v[SPAN_C_heap_live] = h->heap_live;
 	v[SPAN_C_heap_marked] = h->pacer.marked;
-	v[SPAN_C_mapped_ready] = mapped_ready(h);
-	v[SPAN_C_meta_bytes] = meta_bytes(h);
+	uint64_t meta = meta_bytes(h);
+	v[SPAN_C_mapped_ready] = mapped_ready_meta(h, meta);
+	v[SPAN_C_meta_bytes] = meta;
 }
 
 /* A span's place agrees with its state: cached in its P's mcache, or in

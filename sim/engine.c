@@ -27,7 +27,7 @@ struct pending {
 	int valid;
 	struct series_row row;
 	uint64_t *counters;
-	const char *phase;
+	char phase[64];            /* the label when held: it may change since */
 };
 
 struct engine {
@@ -206,6 +206,10 @@ static int put_row(struct engine *e, const struct series_row *row,
 static void hold_peak(struct engine *e, struct pending *p)
 {
 	fill_row(e, &p->row, p->counters);
+	if (p->row.phase) {
+		snprintf(p->phase, sizeof p->phase, "%s", p->row.phase);
+		p->row.phase = p->phase;
+	}
 	p->valid = 1;
 }
 

@@ -153,7 +153,19 @@ struct series {
 	FILE *f;
 	char path[4096], tmp[4200];
 	size_t ncounters;
+	unsigned char *is_gauge;         /* counter i repeats a gauge column */
 };
+
+/* A strategy counter may carry a gauge the engine already writes (its
+ * meta_bytes feeds the meta_bytes gauge): one column per name, so that a
+ * script looking a column up by name cannot pick the wrong one. */
+static int names_gauge(const char *name)
+{
+#define SERIES_GAUGE_IS(n) if (strcmp(name, #n) == 0) return 1;
+	SIM_GAUGES(SERIES_GAUGE_IS)
+#undef SERIES_GAUGE_IS
+	return 0;
+}
 
 static void series_header(FILE *f, const char *const *names)
 {
@@ -166,7 +178,8 @@ static void series_header(FILE *f, const char *const *names)
 		fprintf(f, ",%s_calls", simos_call_name(i));
 	fputs(",page_faults", f);
 	for (size_t i = 0; names[i]; i++)
-		fprintf(f, ",%s", names[i]);
+		if (!names_gauge(names[i]))
+			fprintf(f, ",%s", names[i]);
 	fputs(",pool_gets,pool_hits,pool_victim_hits,pool_news\n", f);
 }
 
@@ -184,6 +197,15 @@ int series_open(struct series **out, const char *path,
 	}
 	while (counter_names[s->ncounters])
 		s->ncounters++;
+	s->is_gauge = calloc(s->ncounters + 1, 1);
+	if (!s->is_gauge) {
+		fclose(s->f);
+		remove(s->tmp);
+		free(s);
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	}
+	for (size_t i = 0; i < s->ncounters; i++)
+		s->is_gauge[i] = (unsigned char)names_gauge(counter_names[i]);
 	series_header(s->f, counter_names);
 	*out = s;
 	return SIM_OK;
@@ -203,7 +225,8 @@ int series_write(struct series *s, const struct series_row *r,
 		fprintf(f, ",%" PRIu64, r->os.calls[i]);
 	fprintf(f, ",%" PRIu64, r->os.page_faults);
 	for (size_t i = 0; i < s->ncounters; i++)
-		fprintf(f, ",%" PRIu64, r->counters[i]);
+		if (!s->is_gauge[i])
+			fprintf(f, ",%" PRIu64, r->counters[i]);
 	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, r->pool.gets,
 		r->pool.hits, r->pool.victim_hits, r->pool.news);
 	if (fputc('\n', f) == EOF)
@@ -214,6 +237,7 @@ int series_write(struct series *s, const struct series_row *r,
 int series_close(struct series *s, struct sim_err *err)
 {
 	int rc = stats_commit_tmp(s->f, s->tmp, s->path, err);
+	free(s->is_gauge);
 	free(s);
 	return rc;
 }
@@ -224,6 +248,7 @@ void series_abort(struct series *s)
 		return;
 	fclose(s->f);
 	remove(s->tmp);
+	free(s->is_gauge);
 	free(s);
 }
 

@@ -528,10 +528,16 @@ static int gc_forced(struct engine *e, struct sim_err *err)
 static int gc_maybe(struct engine *e, int alloc, struct sim_err *err)
 {
 	struct gc_heap h = {0, 0, 0, 0};
-	if (alloc)
-		gc_heap_now(e, &h);
-	return gc_due(e->gc, &h, alloc, e->st.cur.t_ns) ? gc_cycle(e, err)
-							 : SIM_OK;
+	int due;
+	if (alloc) {
+		if (gc_wants_counters(e->gc))
+			strat_counters(&e->strat, e->counters);
+		due = gc_due_alloc(e->gc, e->counters, e->st.cur.alloc_bytes,
+				   simos_heap_bytes(e->os), e->st.cur.t_ns);
+	} else {
+		due = gc_due(e->gc, &h, 0, e->st.cur.t_ns);
+	}
+	return due ? gc_cycle(e, err) : SIM_OK;
 }
 
 static int do_free(struct engine *e, const struct sim_event *ev,

@@ -254,6 +254,19 @@ int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 	return h->live >= t;
 }
 
+int gc_due_alloc(const struct gc *g, const uint64_t *c, uint64_t alloc_bytes,
+		 uint64_t os_heap_bytes, uint64_t now_ns)
+{
+	if (!g->pacer.memlimit) {     /* the trigger is cached: heapLive only */
+		struct gc_heap h = {0, 0, 0, 0};
+		h.live = g->ix_live >= 0 ? c[g->ix_live] : alloc_bytes;
+		return gc_due(g, &h, 1, now_ns);
+	}
+	struct gc_heap h;
+	gc_read_heap(g, c, alloc_bytes, os_heap_bytes, &h);
+	return gc_due(g, &h, 1, now_ns);
+}
+
 void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns)
 {
 	gc_pacer_commit(&g->pacer, h->live, h->live);

@@ -148,6 +148,12 @@ int gc_wants_counters(const struct gc *g);
 int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 	   uint64_t now_ns);
 
+/* gc_due after an allocation, reading from the counters (as
+ * gc_read_heap does) only what the pacer needs: heapLive, or the whole heap
+ * with a memory limit. */
+int gc_due_alloc(const struct gc *g, const uint64_t *counters,
+		 uint64_t alloc_bytes, uint64_t os_heap_bytes, uint64_t now_ns);
+
 /* A cycle ended at now_ns; h is the heap after it (h->live = marked). */
 void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns);
 

@@ -494,16 +494,16 @@ static int gc_cycle(struct engine *e, struct sim_err *err)
 	int rc0 = pools_cleanup(e, err);
 	if (rc0 != SIM_OK)
 		return rc0;
-	uint64_t n;
-	const struct gc_dead *d = gc_dead_list(e->gc, &n);
+	struct gc_dead_iter it = {0, 0};
+	struct gc_dead d;
 	strat_gc_begin(&e->strat);
-	for (uint64_t i = 0; i < n; i++) {
-		int rc = shadow_out(e, d[i].addr, err);
+	while (gc_dead_next(e->gc, &it, &d)) {
+		int rc = shadow_out(e, d.addr, err);
 		if (rc != SIM_OK)
 			return rc;
-		strat_free(&e->strat, d[i].tid, d[i].addr, d[i].usable);
-		e->st.cur.alloc_bytes -= d[i].usable;
-		e->st.cur.dead_bytes -= d[i].size;
+		strat_free(&e->strat, d.tid, d.addr, d.usable);
+		e->st.cur.alloc_bytes -= d.usable;
+		e->st.cur.dead_bytes -= d.size;
 	}
 	gc_dead_clear(e->gc);
 	strat_gc_end(&e->strat);

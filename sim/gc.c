@@ -122,8 +122,8 @@ void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
 
 struct gc {
 	struct gc_pacer pacer;
-	struct gc_dead *dead;
-	uint64_t ndead, cap;
+	uint8_t *dead;           /* the dead list, encoded (gc_add_dead) */
+	uint64_t dead_len, dead_cap, dead_addr;
 	uint64_t last_gc_ns, cycles;
 	uint64_t trigger;        /* cached when it cannot change (no limit) */
 	int ix_live, ix_alloc, ix_ready, ix_idle, ix_released;
@@ -199,30 +199,78 @@ void gc_destroy(struct gc *g)
 	free(g);
 }
 
+/* The dead list is a byte string of varints (7 bits a byte, low first),
+ * four an object: the address less the previous object's (zigzag, so a
+ * step down is small too), the size, usable - size (mod 2^64, exact even
+ * for a strategy that reports less than the size) and the thread.  It is
+ * written once and read once in order, so it needs no random access, and
+ * it takes about 10 bytes an object where a struct took 32. */
+#define DEAD_MAX_BYTES 40       /* 10 + 10 + 10 + 5 bytes at most */
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		*p++ = (uint8_t)(v | 0x80);
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static uint64_t get_varint(const uint8_t **pp)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned shift = 0;; shift += 7) {
+		uint8_t b = *p++;
+		v |= (uint64_t)(b & 0x7F) << shift;
+		if (b < 0x80)
+			break;
+	}
+	*pp = p;
+	return v;
+}
+
 int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
 		uint64_t size)
 {
-	if (g->ndead == g->cap) {
-		uint64_t cap = g->cap ? g->cap * 2 : 1024;
-		struct gc_dead *d = realloc(g->dead, cap * sizeof *d);
+	if (g->dead_cap - g->dead_len < DEAD_MAX_BYTES) {
+		uint64_t cap = g->dead_cap ? g->dead_cap * 2 : 4096;
+		uint8_t *d = realloc(g->dead, cap);
 		if (!d)
 			return SIM_ENOMEM;
 		g->dead = d;
-		g->cap = cap;
+		g->dead_cap = cap;
 	}
-	g->dead[g->ndead++] = (struct gc_dead){addr, usable, size, tid};
+	uint64_t step = addr - g->dead_addr;
+	uint8_t *p = g->dead + g->dead_len;
+	p = put_varint(p, step << 1 ^ (uint64_t)-(step >> 63));
+	p = put_varint(p, size);
+	p = put_varint(p, usable - size);
+	p = put_varint(p, tid);
+	g->dead_len = (uint64_t)(p - g->dead);
+	g->dead_addr = addr;
 	return SIM_OK;
 }
 
-const struct gc_dead *gc_dead_list(const struct gc *g, uint64_t *n)
+int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
+		 struct gc_dead *d)
 {
-	*n = g->ndead;
-	return g->dead;
+	if (it->pos >= g->dead_len)
+		return 0;
+	const uint8_t *p = g->dead + it->pos;
+	uint64_t zz = get_varint(&p);
+	it->addr += zz >> 1 ^ (uint64_t)-(zz & 1);
+	d->addr = it->addr;
+	d->size = get_varint(&p);
+	d->usable = d->size + get_varint(&p);
+	d->tid = (uint32_t)get_varint(&p);
+	it->pos = (uint64_t)(p - g->dead);
+	return 1;
 }
 
 void gc_dead_clear(struct gc *g)
 {
-	g->ndead = 0;
+	g->dead_len = 0;
+	g->dead_addr = 0;
 }
 
 int gc_wants_counters(const struct gc *g)

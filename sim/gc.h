@@ -115,9 +115,17 @@ void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live);
 
 /* ---- one run's GC state -------------------------------------------------- */
 
+/* A dead object as gc_dead_next hands it back.  The list keeps it in
+ * about 10 bytes (varints, the address as a delta from the previous one's):
+ * at GOGC = 100 it can hold as many objects as the live set. */
 struct gc_dead {
 	uint64_t addr, usable, size;
 	uint32_t tid;
+};
+
+/* A reading position in the dead list: {0, 0} is its start. */
+struct gc_dead_iter {
+	uint64_t pos, addr;
 };
 
 struct gc;
@@ -132,8 +140,10 @@ void gc_destroy(struct gc *g);
 int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
 		uint64_t size);
 
-/* The dead objects in the order they died, and forgetting them. */
-const struct gc_dead *gc_dead_list(const struct gc *g, uint64_t *n);
+/* The dead objects in the order they died: 1 and the one at *it (which
+ * moves on), or 0 past the last; and forgetting them. */
+int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
+		 struct gc_dead *d);
 void gc_dead_clear(struct gc *g);
 
 /* Fill h from the strategy's counters (values named by ops->counter_names;

@@ -26,10 +26,12 @@ static uint64_t next_slot(const struct objtab *t, uint64_t i)
 	return i + 1 == t->cap ? 0 : i + 1;
 }
 
-/* Slots from a to b, going forward around the table. */
+/* Slots from a to b, going forward around the table (b - a wraps below
+ * zero exactly when b is before a). */
 static uint64_t distance(const struct objtab *t, uint64_t a, uint64_t b)
 {
-	return b >= a ? b - a : b + t->cap - a;
+	uint64_t d = b - a;
+	return d < t->cap ? d : d + t->cap;
 }
 
 static size_t map_len(uint64_t cap)

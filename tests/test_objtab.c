@@ -2,7 +2,8 @@
  * test_objtab.c - the engine's object table against a plain array model:
  * inserts and removals in a fixed pseudo-random order across many resizes,
  * every block read back exactly (the packed fields and the spill map for
- * blocks that do not pack), and the host memory it claims per object.
+ * blocks that do not pack), and the host memory it claims per object;
+ * and the GC's dead list (gc.c), which packs the same blocks as varints.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "gc.h"
 #include "objtab.h"
+#include "strategy.h"
 
 #define N 60000
 
@@ -124,11 +127,60 @@ static void test_host_bytes(void **state)
 	objtab_free(&t);
 }
 
+/* Dead object k: the blocks above, steps up and down in address, the
+ * widest values each field can take, and thread numbers past 2^16. */
+static struct gc_dead dead_of(uint64_t k)
+{
+	struct obj_block b = block_of(k);
+	struct gc_dead d = {b.addr, b.usable, b.size, (uint32_t)(mix(k) >> 40)};
+	if (k % 89 == 0)
+		d.addr = k & 1 ? UINT64_MAX : 0;
+	if (k % 83 == 0)
+		d.usable = d.size - 1 - (k & 1);    /* excess mod 2^64: 2^64 - 1 */
+	return d;
+}
+
+static void test_dead_list(void **state)
+{
+	(void)state;
+	static const char *const no_counters[] = {NULL};
+	const struct strategy_ops ops = {.name = "t",
+					 .counter_names = no_counters};
+	struct gc *g;
+	struct sim_err err;
+	assert_int_equal(gc_create(&ops, NULL, &g, &err), SIM_OK);
+	/* Two cycles' worth, the second shorter than the first: a cleared
+	 * list must not give back the first one's tail. */
+	static const uint64_t cycle[] = {50000, 20000};
+	for (uint64_t c = 0, base = 0; c < 2; base += cycle[c++]) {
+		uint64_t n = cycle[c];
+		for (uint64_t k = base; k < base + n; k++) {
+			struct gc_dead d = dead_of(k);
+			assert_int_equal(gc_add_dead(g, d.tid, d.addr, d.usable,
+						     d.size), SIM_OK);
+		}
+		struct gc_dead_iter it = {0, 0};
+		struct gc_dead d;
+		uint64_t k = base;
+		for (; gc_dead_next(g, &it, &d); k++) {
+			struct gc_dead want = dead_of(k);
+			assert_int_equal(d.addr, want.addr);
+			assert_int_equal(d.size, want.size);
+			assert_int_equal(d.usable, want.usable);
+			assert_int_equal(d.tid, want.tid);
+		}
+		assert_int_equal(k, base + n);
+		gc_dead_clear(g);
+	}
+	gc_destroy(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_host_bytes),
+		cmocka_unit_test(test_dead_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

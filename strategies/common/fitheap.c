@@ -207,49 +207,90 @@ static void touch_free(struct fitheap *h, uint64_t a, uint64_t size)
 #define BT_SPARE   32              /* nodes one operation may need */
 #define BT_MAX     UINT32_C(0x7fffffff)
 
+/* A node: a leaf is just this; an inner node (struct fitheap_inode)
+ * starts with it.  Leaves, which are most nodes, thus carry no child
+ * arrays: 544 bytes instead of the 928 of an inner node. */
 struct fitheap_bnode {
 	uint32_t n, leaf;            /* entries (or children); 1 for a leaf */
 	uint32_t up, prev, next;     /* parent; leaves: neighbours in order */
 	uint32_t pos;                /* its slot in its parent */
 	uint64_t max;                /* address tree: largest size below */
 	uint64_t k1[BT_CAP], k2[BT_CAP];
-	uint64_t mx[BT_CAP];         /* inner, address tree: largest size */
-	uint32_t kid[BT_CAP];        /* inner: children */
 };
+
+struct fitheap_inode {
+	struct fitheap_bnode b;
+	uint64_t mx[BT_CAP];         /* address tree: largest size */
+	uint32_t kid[BT_CAP];        /* children */
+};
+
+/* Nodes of both kinds live in one array of 32-byte units, numbered by
+ * their first unit (0 = none), so that finding a node is one multiply
+ * with no test of its kind; freed nodes wait on a list per kind. */
+struct fitheap_bunit {
+	uint64_t w[4];
+};
+
+#define BT_UNIT    sizeof(struct fitheap_bunit)
+#define BT_LEAF_U  (uint32_t)(sizeof(struct fitheap_bnode) / BT_UNIT)
+#define BT_INNER_U (uint32_t)(sizeof(struct fitheap_inode) / BT_UNIT)
+
+_Static_assert(sizeof(struct fitheap_bnode) % sizeof(struct fitheap_bunit)
+	       == 0, "a leaf is whole units");
+_Static_assert(sizeof(struct fitheap_inode) % sizeof(struct fitheap_bunit)
+	       == 0, "an inner node is whole units");
 
 static const struct fitheap_fit NONE;
 
 static struct fitheap_bnode *B(const struct fitheap *h, uint32_t i)
 {
-	return &h->bnodes[i];
+	return (struct fitheap_bnode *)(void *)&h->bunits[i];
 }
 
+/* The inner node x (x->leaf is 0). */
+static struct fitheap_inode *IN(struct fitheap_bnode *x)
+{
+	return (struct fitheap_inode *)(void *)x;
+}
+
+static const struct fitheap_inode *INC(const struct fitheap_bnode *x)
+{
+	return (const struct fitheap_inode *)(const void *)x;
+}
+
+/* Room for BT_SPARE more nodes of either kind.  The array grows by half
+ * (not doubling): it is most of the heap's host memory. */
 static int bt_reserve(struct fitheap *h)
 {
-	if (h->nbnodes + BT_SPARE <= h->cap_bnodes)
+	uint64_t need = (uint64_t)h->nbunits + BT_SPARE * BT_INNER_U;
+	if (h->nbunits && need <= h->cap_bunits)
 		return 1;
-	uint32_t n = h->cap_bnodes ? h->cap_bnodes * 2 : 64;
-	size_t sz = sizeof h->bnodes[0];
+	uint64_t n = h->cap_bunits ? h->cap_bunits : 64 * BT_LEAF_U;
+	while (n < need)
+		n += n / 2;
 	if (n > BT_MAX)
 		return 0;
-	void *p = strat_hrealloc(h->env, h->bnodes, h->cap_bnodes * sz, n * sz);
+	void *p = strat_hrealloc(h->env, h->bunits, h->cap_bunits * BT_UNIT,
+				 (size_t)n * BT_UNIT);
 	if (!p)
 		return 0;
-	h->bnodes = p;
-	h->cap_bnodes = n;
-	if (!h->nbnodes)
-		h->nbnodes = 1;            /* node 0 means none */
+	h->bunits = p;
+	h->cap_bunits = (uint32_t)n;
+	if (!h->nbunits)
+		h->nbunits = 1;            /* node 0 means none */
 	return 1;
 }
 
 /* A new empty node; room was reserved. */
 static uint32_t bt_new(struct fitheap *h, int leaf)
 {
-	uint32_t i = h->free_bnode;
+	uint32_t i = h->free_bnode[leaf];
 	if (i)
-		h->free_bnode = B(h, i)->next;
-	else
-		i = h->nbnodes++;
+		h->free_bnode[leaf] = B(h, i)->next;
+	else {
+		i = h->nbunits;
+		h->nbunits += leaf ? BT_LEAF_U : BT_INNER_U;
+	}
 	struct fitheap_bnode *x = B(h, i);
 	x->n = 0;
 	x->leaf = (uint32_t)leaf;
@@ -260,8 +301,9 @@ static uint32_t bt_new(struct fitheap *h, int leaf)
 
 static void bt_put(struct fitheap *h, uint32_t i)
 {
-	B(h, i)->next = h->free_bnode;
-	h->free_bnode = i;
+	struct fitheap_bnode *x = B(h, i);
+	x->next = h->free_bnode[x->leaf];
+	h->free_bnode[x->leaf] = i;
 }
 
 /* Key (a1, a2) before key (b1, b2) in tree w? */
@@ -297,7 +339,7 @@ static uint32_t bt_route(const struct fitheap_bnode *x, int w, uint64_t k1,
 		else
 			lo = mid + 1;
 	}
-	return x->kid[lo - 1];
+	return INC(x)->kid[lo - 1];
 }
 
 /* The leaf where key (k1, k2) is or would be; the tree is not empty. */
@@ -314,7 +356,7 @@ static uint32_t bt_leaf(struct fitheap *h, int w, uint64_t k1, uint64_t k2)
 /* The largest size in node x's entries (address tree). */
 static uint64_t bt_scan(const struct fitheap_bnode *x)
 {
-	const uint64_t *v = x->leaf ? x->k2 : x->mx;
+	const uint64_t *v = x->leaf ? x->k2 : INC(x)->mx;
 	uint64_t m = 0;
 	for (uint32_t i = 0; i < x->n; i++)
 		m = v[i] > m ? v[i] : m;
@@ -331,7 +373,7 @@ static void bt_repos(struct fitheap *h, const struct fitheap_bnode *x,
 		     uint32_t i)
 {
 	for (; i < x->n; i++)
-		B(h, x->kid[i])->pos = i;
+		B(h, INC(x)->kid[i])->pos = i;
 }
 
 /* Copy child c's smallest key and largest size into slot i of p. */
@@ -341,8 +383,8 @@ static void bt_sum(struct fitheap *h, uint32_t p, uint32_t i, uint32_t c)
 	const struct fitheap_bnode *cn = B(h, c);
 	pn->k1[i] = cn->k1[0];
 	pn->k2[i] = cn->k2[0];
-	pn->mx[i] = cn->max;
-	pn->kid[i] = c;
+	IN(pn)->mx[i] = cn->max;
+	IN(pn)->kid[i] = c;
 	B(h, c)->up = p;
 	B(h, c)->pos = i;
 }
@@ -359,8 +401,8 @@ static void bt_fix(struct fitheap *h, int w, uint32_t x)
 				       pn->k2[0] != xn->k2[0]), raised = 0;
 		pn->k1[i] = xn->k1[0];
 		pn->k2[i] = xn->k2[0];
-		if (w == FITHEAP_BY_ADDR && pn->mx[i] < xn->max) {
-			pn->mx[i] = xn->max;
+		if (w == FITHEAP_BY_ADDR && IN(pn)->mx[i] < xn->max) {
+			IN(pn)->mx[i] = xn->max;
 			raised = pn->max < xn->max;
 			pn->max = max_u64(pn->max, xn->max);
 		}
@@ -375,7 +417,7 @@ static void bt_tighten(struct fitheap *h, uint32_t x)
 	struct fitheap_bnode *xn = B(h, x);
 	bt_rescan(xn);
 	if (xn->up)
-		B(h, xn->up)->mx[xn->pos] = xn->max;
+		IN(B(h, xn->up))->mx[xn->pos] = xn->max;
 }
 
 /* Open a gap at slot i of x. */
@@ -385,8 +427,9 @@ static void bt_open(struct fitheap_bnode *x, uint32_t i)
 	memmove(x->k1 + i + 1, x->k1 + i, m * sizeof x->k1[0]);
 	memmove(x->k2 + i + 1, x->k2 + i, m * sizeof x->k2[0]);
 	if (!x->leaf) {
-		memmove(x->mx + i + 1, x->mx + i, m * sizeof x->mx[0]);
-		memmove(x->kid + i + 1, x->kid + i, m * sizeof x->kid[0]);
+		struct fitheap_inode *xi = IN(x);
+		memmove(xi->mx + i + 1, xi->mx + i, m * sizeof xi->mx[0]);
+		memmove(xi->kid + i + 1, xi->kid + i, m * sizeof xi->kid[0]);
 	}
 	x->n++;
 }
@@ -398,8 +441,9 @@ static void bt_close(struct fitheap_bnode *x, uint32_t i)
 	memmove(x->k1 + i, x->k1 + i + 1, m * sizeof x->k1[0]);
 	memmove(x->k2 + i, x->k2 + i + 1, m * sizeof x->k2[0]);
 	if (!x->leaf) {
-		memmove(x->mx + i, x->mx + i + 1, m * sizeof x->mx[0]);
-		memmove(x->kid + i, x->kid + i + 1, m * sizeof x->kid[0]);
+		struct fitheap_inode *xi = IN(x);
+		memmove(xi->mx + i, xi->mx + i + 1, m * sizeof xi->mx[0]);
+		memmove(xi->kid + i, xi->kid + i + 1, m * sizeof xi->kid[0]);
 	}
 	x->n--;
 }
@@ -438,8 +482,6 @@ static uint32_t bt_split(struct fitheap *h, int w, uint32_t x)
 	yn->n = BT_CAP - half;
 	memcpy(yn->k1, xn->k1 + half, yn->n * sizeof xn->k1[0]);
 	memcpy(yn->k2, xn->k2 + half, yn->n * sizeof xn->k2[0]);
-	memcpy(yn->mx, xn->mx + half, yn->n * sizeof xn->mx[0]);
-	memcpy(yn->kid, xn->kid + half, yn->n * sizeof xn->kid[0]);
 	xn->n = half;
 	if (xn->leaf) {
 		yn->prev = x;
@@ -448,8 +490,11 @@ static uint32_t bt_split(struct fitheap *h, int w, uint32_t x)
 			B(h, xn->next)->prev = y;
 		xn->next = y;
 	} else {
+		struct fitheap_inode *xi = IN(xn), *yi = IN(yn);
+		memcpy(yi->mx, xi->mx + half, yn->n * sizeof xi->mx[0]);
+		memcpy(yi->kid, xi->kid + half, yn->n * sizeof xi->kid[0]);
 		for (uint32_t i = 0; i < yn->n; i++)
-			B(h, yn->kid[i])->up = y;
+			B(h, yi->kid[i])->up = y;
 		bt_repos(h, yn, 0);
 	}
 	if (w == FITHEAP_BY_ADDR) {
@@ -507,8 +552,8 @@ static void bt_drop(struct fitheap *h, int w, uint32_t x)
 	if (!pn->n) {
 		bt_drop(h, w, p);
 	} else if (!pn->up && pn->n == 1) {
-		h->root[w] = pn->kid[0];   /* a root with one child goes */
-		B(h, pn->kid[0])->up = 0;
+		h->root[w] = IN(pn)->kid[0];   /* a root with one child goes */
+		B(h, IN(pn)->kid[0])->up = 0;
 		bt_put(h, p);
 	} else {
 		bt_fix(h, w, p);
@@ -609,10 +654,10 @@ static struct fitheap_fit bt_seek(struct fitheap *h, uint32_t x, uint32_t i,
 			if (i < xn->n)
 				return bt_entry(h, FITHEAP_BY_ADDR, x, i);
 		} else {
-			while (i < xn->n && xn->mx[i] < need)
+			while (i < xn->n && INC(xn)->mx[i] < need)
 				i++;
 			if (i < xn->n) {
-				x = xn->kid[i];
+				x = INC(xn)->kid[i];
 				i = 0;
 				down++;
 				continue;
@@ -1437,10 +1482,10 @@ static const char *bt_fault(const struct fitheap *h, int w, uint32_t x)
 	if (w == FITHEAP_BY_ADDR && xn->max < bt_scan(xn))
 		return "size bound too low";
 	for (uint32_t i = 0; !xn->leaf && i < xn->n; i++) {
-		const struct fitheap_bnode *c = B(h, xn->kid[i]);
+		const struct fitheap_bnode *c = B(h, INC(xn)->kid[i]);
 		if (c->up != x || c->pos != i || !c->n ||
 		    c->k1[0] != xn->k1[i] || c->k2[0] != xn->k2[i] ||
-		    (w == FITHEAP_BY_ADDR && c->max > xn->mx[i]))
+		    (w == FITHEAP_BY_ADDR && c->max > INC(xn)->mx[i]))
 			return "child summary wrong";
 	}
 	return NULL;
@@ -1461,7 +1506,7 @@ static int bt_check_node(const struct fitheap *h, int w, uint32_t x,
 		return SIM_OK;
 	}
 	for (uint32_t i = 0; i < B(h, x)->n; i++) {
-		int rc = bt_check_node(h, w, B(h, x)->kid[i], depth + 1,
+		int rc = bt_check_node(h, w, INC(B(h, x))->kid[i], depth + 1,
 				       leaf_depth, err);
 		if (rc)
 			return rc;
@@ -1474,7 +1519,7 @@ static uint32_t bt_first_leaf(const struct fitheap *h, int w)
 {
 	uint32_t x = h->root[w];
 	while (x && !B(h, x)->leaf)
-		x = B(h, x)->kid[0];
+		x = INC(B(h, x))->kid[0];
 	return x;
 }
 
@@ -1672,10 +1717,10 @@ void fitheap_fini(void *self)
 	while (h->nspare_bits)
 		strat_hfree(h->env, h->spare_bits[--h->nspare_bits], BPAGE / 8);
 	strat_hfree(h->env, h->regions, h->cap_regions * sizeof h->regions[0]);
-	strat_hfree(h->env, h->bnodes, h->cap_bnodes * sizeof h->bnodes[0]);
+	strat_hfree(h->env, h->bunits, h->cap_bunits * BT_UNIT);
 	strat_hfree(h->env, h->mslots, h->nmslots * sizeof h->mslots[0]);
 	h->regions = NULL;
-	h->bnodes = NULL;
+	h->bunits = NULL;
 	h->mslots = NULL;
 }
 

@@ -33,8 +33,8 @@ struct fitheap_fit {
 	uint32_t leaf[2], slot[2];
 };
 
-/* A node of the B+ trees (private to fitheap.c). */
-struct fitheap_bnode;
+/* A unit of the B+ tree node pool (private to fitheap.c). */
+struct fitheap_bunit;
 
 /* A region of heap: the brk heap or an extra mapping.  bits[i] is a page
  * of the bitmap of block starts (one bit per 16-byte granule, set where a
@@ -70,8 +70,8 @@ struct fitheap {
 	const struct strategy_env *env;
 	const struct fitheap_policy *pol;
 	uint64_t grow, trim_threshold, top_pad, mmap_threshold;
-	struct fitheap_bnode *bnodes;    /* bnodes[0] is unused (= none) */
-	uint32_t nbnodes, cap_bnodes, free_bnode, root[2];
+	struct fitheap_bunit *bunits;    /* tree nodes; unit 0 unused (= none) */
+	uint32_t nbunits, cap_bunits, free_bnode[2], root[2];
 	uint64_t *spare_bits[8];         /* bitmap pages ready for use */
 	size_t nspare_bits;
 	struct fitheap_region *regions;  /* sorted by start */

@@ -169,6 +169,36 @@ static void test_plot_sweep_folder(void **state)
 	assert_true(nonempty(out, "sweep-rss.pdf"));
 }
 
+/* The committed paper refers only to tables, figures and numbers that
+ * exist (scripts/paper-refs: the same check without TeX). */
+static void test_paper_refs(void **state)
+{
+	struct fix *f = *state;
+	int st = harness_run("scripts/paper-refs paper", f->out, sizeof f->out);
+	if (st != 0)
+		fail_msg("paper-refs exited %d:\n%s", st, f->out);
+	assert_non_null(strstr(f->out, "paper-refs: "));
+}
+
+/* A paper that quotes a number no experiment defines is caught, with its
+ * line. */
+static void test_paper_refs_names_a_missing_number(void **state)
+{
+	struct fix *f = *state;
+	char cmd[1024], path[512];
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/p && for d in tables figures experiments; do "
+		 "ln -s \"$PWD/paper/$d\" %s/p/$d; done", f->dir, f->dir);
+	assert_int_equal(harness_run(cmd, f->out, sizeof f->out), 0);
+	snprintf(path, sizeof path, "%s/p/paper.tex", f->dir);
+	assert_int_equal(harness_write_file(path,
+		"\\numbers{tiny}\nWe save \\tinyNoSuchNumber{} of them.\n"), 0);
+	snprintf(cmd, sizeof cmd, "scripts/paper-refs %s/p", f->dir);
+	assert_int_equal(harness_run(cmd, f->out, sizeof f->out), 1);
+	assert_non_null(strstr(f->out,
+		"paper.tex:2: \\tinyNoSuchNumber is not defined"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +206,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_names_a_changed_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_experiment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plot_sweep_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paper_refs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paper_refs_names_a_missing_number, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

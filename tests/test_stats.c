@@ -336,25 +336,34 @@ static const uint64_t live10[] = {1000, 3000, 2000, 0, 5000, 12000, 7000, 0,
 				  100, 0};
 static const uint64_t objs10[] = {1, 2, 1, 0, 1, 2, 1, 0, 1, 0};
 
-static void run_ten(struct series_fx *fx, uint64_t sample_every,
-		    struct csv *c)
+/* Run evs through strategy name with a series row every sample_every
+ * events (0: peaks and the end only) and read series.csv into c. */
+static void run_events(struct series_fx *fx, const char *name,
+		       uint64_t sample_every, const struct sim_event *evs,
+		       size_t n, struct csv *c)
 {
-	const struct strategy_ops *bump = strategy_find("bump");
-	assert_non_null(bump);
-	union param_value pv[8];
-	assert_sim_ok(strat_params_default(bump, pv, &fx->err), &fx->err);
+	const struct strategy_ops *ops = strategy_find(name);
+	assert_non_null(ops);
+	union param_value pv[16];
+	assert_sim_ok(strat_params_default(ops, pv, &fx->err), &fx->err);
 	struct engine_config cfg;
 	engine_config_default(&cfg);
 	cfg.sample_every = sample_every;
 	cfg.series_path = fx->path;
-	assert_sim_ok(engine_create(&cfg, bump, pv, &fx->e, &fx->err), &fx->err);
-	for (size_t i = 0; i < sizeof ev10 / sizeof ev10[0]; i++)
-		assert_sim_ok(engine_step(fx->e, &ev10[i], &fx->err), &fx->err);
+	assert_sim_ok(engine_create(&cfg, ops, pv, &fx->e, &fx->err), &fx->err);
+	for (size_t i = 0; i < n; i++)
+		assert_sim_ok(engine_step(fx->e, &evs[i], &fx->err), &fx->err);
 	assert_sim_ok(engine_finish(fx->e, &fx->err), &fx->err);
 	engine_destroy(fx->e);
 	fx->e = NULL;
 	csv_read(c, fx->path);
-	check_header(c, bump);
+}
+
+static void run_ten(struct series_fx *fx, uint64_t sample_every,
+		    struct csv *c)
+{
+	run_events(fx, "bump", sample_every, ev10, sizeof ev10 / sizeof ev10[0], c);
+	check_header(c, strategy_find("bump"));
 }
 
 static int find_row(const struct csv *c, uint64_t event)
@@ -432,24 +441,13 @@ static void test_series_every_event(void **state)
 static void test_series_phase(void **state)
 {
 	struct series_fx *fx = *state;
-	const struct strategy_ops *bump = strategy_find("bump");
-	union param_value pv[8];
-	assert_sim_ok(strat_params_default(bump, pv, &fx->err), &fx->err);
-	struct engine_config cfg;
-	engine_config_default(&cfg);
-	cfg.sample_every = 1;
-	cfg.series_path = fx->path;
-	assert_sim_ok(engine_create(&cfg, bump, pv, &fx->e, &fx->err), &fx->err);
-	struct sim_event evs[] = {
+	static const struct sim_event evs[] = {
 		{.kind = EV_ALLOC, .id = 1, .size = 10},
 		{.kind = EV_PHASE, .label = "warm,up"},
 		{.kind = EV_FREE, .id = 1},
 	};
-	for (int i = 0; i < 3; i++)
-		assert_sim_ok(engine_step(fx->e, &evs[i], &fx->err), &fx->err);
-	assert_sim_ok(engine_finish(fx->e, &fx->err), &fx->err);
 	static struct csv c;
-	csv_read(&c, fx->path);
+	run_events(fx, "bump", 1, evs, 3, &c);
 	assert_int_equal(c.nrows, 3);
 	int ph = csv_col(&c, "phase");
 	assert_string_equal(c.cell[0][ph], "");
@@ -462,25 +460,14 @@ static void test_series_phase(void **state)
 static void test_series_peak_phase(void **state)
 {
 	struct series_fx *fx = *state;
-	const struct strategy_ops *bump = strategy_find("bump");
-	union param_value pv[8];
-	assert_sim_ok(strat_params_default(bump, pv, &fx->err), &fx->err);
-	struct engine_config cfg;
-	engine_config_default(&cfg);
-	cfg.sample_every = 0;
-	cfg.series_path = fx->path;
-	assert_sim_ok(engine_create(&cfg, bump, pv, &fx->e, &fx->err), &fx->err);
-	struct sim_event evs[] = {
+	static const struct sim_event evs[] = {
 		{.kind = EV_PHASE, .label = "grow"},
 		{.kind = EV_ALLOC, .id = 1, .size = 10},
 		{.kind = EV_PHASE, .label = "shrink"},
 		{.kind = EV_FREE, .id = 1},
 	};
-	for (int i = 0; i < 4; i++)
-		assert_sim_ok(engine_step(fx->e, &evs[i], &fx->err), &fx->err);
-	assert_sim_ok(engine_finish(fx->e, &fx->err), &fx->err);
 	static struct csv c;
-	csv_read(&c, fx->path);
+	run_events(fx, "bump", 0, evs, 4, &c);
 	int ph = csv_col(&c, "phase");
 	int r = find_row(&c, 1);
 	assert_true(r >= 0);
@@ -494,21 +481,9 @@ static void test_series_peak_phase(void **state)
 static void test_series_names_unique(void **state)
 {
 	struct series_fx *fx = *state;
-	const struct strategy_ops *buddy = strategy_find("buddy");
-	assert_non_null(buddy);
-	union param_value pv[16];
-	assert_sim_ok(strat_params_default(buddy, pv, &fx->err), &fx->err);
-	struct engine_config cfg;
-	engine_config_default(&cfg);
-	cfg.sample_every = 1;
-	cfg.series_path = fx->path;
-	assert_sim_ok(engine_create(&cfg, buddy, pv, &fx->e, &fx->err), &fx->err);
-	for (size_t i = 0; i < sizeof ev10 / sizeof ev10[0]; i++)
-		assert_sim_ok(engine_step(fx->e, &ev10[i], &fx->err), &fx->err);
-	assert_sim_ok(engine_finish(fx->e, &fx->err), &fx->err);
 	static struct csv c;
-	csv_read(&c, fx->path);
-	check_header(&c, buddy);
+	run_events(fx, "buddy", 1, ev10, sizeof ev10 / sizeof ev10[0], &c);
+	check_header(&c, strategy_find("buddy"));
 	for (int i = 0; i < c.ncols; i++)
 		for (int j = i + 1; j < c.ncols; j++)
 			assert_string_not_equal(c.hdr[i], c.hdr[j]);

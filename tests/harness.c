@@ -49,6 +49,12 @@ const char *harness_data(const char *name)
 	return buf;
 }
 
+const char *harness_allocsim(void)
+{
+	const char *b = getenv("ALLOCSIM");
+	return b && b[0] ? b : "build/allocsim";
+}
+
 const char *harness_tmpdir(void)
 {
 	static char buf[64];

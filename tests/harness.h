@@ -33,6 +33,10 @@ void harness_rmtree(const char *path);
 /* Write text to path; returns 0 on success. */
 int harness_write_file(const char *path, const char *text);
 
+/* The allocsim binary the CLI tests drive: $ALLOCSIM (tests/run-tests
+ * sets it; under valgrind it is a command line) or build/allocsim. */
+const char *harness_allocsim(void);
+
 /* Run a shell command line, capturing stdout+stderr into out (size n).
  * Returns the exit status (or -1). */
 int harness_run(const char *cmdline, char *out, size_t n);

@@ -328,9 +328,7 @@ static char root[256];
 static int setup(void **state)
 {
 	(void)state;
-	const char *b = getenv("ALLOCSIM");
-	if (!b || !b[0])
-		b = "build/allocsim";
+	const char *b = harness_allocsim();
 	if (strchr(b, ' '))   /* a command line, e.g. under valgrind */
 		snprintf(bin, sizeof bin, "%s", b);
 	else if (!realpath(b, bin))

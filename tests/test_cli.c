@@ -43,9 +43,7 @@ static int setup(void **state)
 {
 	static struct cli c;
 	memset(&c, 0, sizeof c);
-	c.bin = getenv("ALLOCSIM");
-	if (!c.bin || !c.bin[0])
-		c.bin = "build/allocsim";
+	c.bin = harness_allocsim();
 	snprintf(c.dir, sizeof c.dir, "%s", harness_tmpdir());
 	snprintf(c.trace, sizeof c.trace, "%s/small.trace", c.dir);
 	if (harness_write_file(c.trace, small_trace) != 0)

@@ -23,12 +23,6 @@
 
 #define MiB (UINT64_C(1) << 20)
 
-static const char *bin(void)
-{
-	const char *b = getenv("ALLOCSIM");
-	return b && b[0] ? b : "build/allocsim";
-}
-
 /* ---- simos_fault_set and simos_set_faults ---------------------------------- */
 
 static void test_names(void **state)
@@ -117,7 +111,7 @@ static int teardown(void **state)
 static int run(struct ctx *c, const char *args)
 {
 	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s run %s", bin(), args);
+	snprintf(cmd, sizeof cmd, "%s run %s", harness_allocsim(), args);
 	return harness_run(cmd, c->out, sizeof c->out);
 }
 

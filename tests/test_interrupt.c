@@ -49,8 +49,7 @@ struct ctx {
 static int setup(void **state)
 {
 	static struct ctx c;
-	const char *b = getenv("ALLOCSIM");
-	if (!realpath(b && b[0] ? b : "build/allocsim", c.bin))
+	if (!realpath(harness_allocsim(), c.bin))
 		return -1;
 	snprintf(c.dir, sizeof c.dir, "%s", harness_tmpdir());
 	snprintf(c.lua, sizeof c.lua, "%s/long.lua", c.dir);

@@ -37,9 +37,7 @@ static int setup(void **state)
 {
 	static struct fix f;
 	memset(&f, 0, sizeof f);
-	f.bin = getenv("ALLOCSIM");
-	if (!f.bin || !f.bin[0])
-		f.bin = "build/allocsim";
+	f.bin = harness_allocsim();
 	snprintf(f.dir, sizeof f.dir, "%s", harness_tmpdir());
 	*state = &f;
 	return 0;

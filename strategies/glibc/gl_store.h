@@ -16,7 +16,8 @@
  * A record's id is its slot number.  Ids stay valid until the table is
  * rehashed, which happens only when the model reserves room at the start
  * of an operation; the model then renumbers the ids it holds outside the
- * table.  Host memory comes from env->halloc only, and a failed host
+ * table.  The rehash grows the table in place, so the host never holds
+ * an old and a new table at once.  Host memory comes from env->halloc only, and a failed host
  * allocation is seen before an operation changes anything.
  */
 #ifndef GL_STORE_H
@@ -46,7 +47,7 @@ struct gl_rec {
 	uint8_t st;              /* GL_* state */
 	uint8_t bin;             /* GL_BIN: the bin it is in (1 = unsorted) */
 	uint16_t arena;          /* owning arena */
-	uint32_t spare;          /* scratch while rehashing */
+	uint32_t spare;          /* while rehashing: 1 = not yet moved */
 	uint32_t prev, next;     /* physical neighbours in the segment */
 	uint32_t fd, bk;         /* bin ring; fastbins use fd */
 	uint32_t fdn, bkn;       /* large-bin size ring (group heads) */
@@ -147,48 +148,90 @@ static inline void gl_del(struct gl_store *s, uint32_t id)
 	}
 }
 
-/* Move every record into a fresh table of ncap slots.  Each old slot's
- * spare field then holds its new id (0 for none), for the caller to
- * renumber the ids it keeps; the old table is returned in *old (free it
- * with gl_store_free_tab).  0 on host OOM (nothing changed). */
-static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
-				  struct gl_rec **old, uint64_t *ocap)
+/* Place record *cur (old id *curid) during an in-place rehash: probe from
+ * its home past placed records to the first empty or pending slot.  An
+ * empty slot ends the move (1); a pending record there is swapped out into
+ * *cur and *curid, to be placed next (0).  A placed record never passes a
+ * pending one, so taking a pending record out of its slot leaves no gap
+ * in any placed record's probe run. */
+static inline int gl_place(struct gl_store *s, struct gl_rec *cur,
+			   uint32_t *curid, uint32_t *map)
 {
-	struct gl_rec *t = strat_halloc(s->env, ncap * sizeof *t);
-	if (!t)
-		return 0;
-	memset(t, 0, ncap * sizeof *t);
-	struct gl_rec *o = s->tab;
+	uint64_t j = gl_home(s, cur->addr), m = s->cap - 1;
+	while (j == 0 || (s->tab[j].addr > GL_DELETED && !s->tab[j].spare))
+		j = (j + 1) & m;
+	struct gl_rec *t = &s->tab[j];
+	int empty = t->addr == 0;
+	struct gl_rec evicted = *t;
+	cur->spare = 0;
+	*t = *cur;
+	map[*curid] = (uint32_t)j;
+	*cur = evicted;
+	*curid = (uint32_t)j;
+	return empty;
+}
+
+/* Grow the table to ncap slots in place (the host realloc extends it, so
+ * the old and the new table are never both resident) and move every
+ * record to its slot under the new capacity.  *map (ocap entries, free it
+ * with gl_store_free_map) then maps each old id to its new one, 0 for
+ * none, for the caller to renumber the ids it keeps; the links inside the
+ * table are renumbered here.  0 on host OOM (nothing changed). */
+static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
+				  uint32_t **map, uint64_t *ocap)
+{
 	uint64_t on = s->cap;
+	uint32_t *mp = strat_halloc(s->env, on * sizeof *mp);
+	if (!mp)
+		return 0;
+	struct gl_rec *t = strat_hrealloc(s->env, s->tab, on * sizeof *t,
+					  ncap * sizeof *t);
+	if (!t) {
+		strat_hfree(s->env, mp, on * sizeof *mp);
+		return 0;
+	}
+	memset(t + on, 0, (ncap - on) * sizeof *t);
+	memset(mp, 0, on * sizeof *mp);
 	s->tab = t;
 	s->cap = ncap;
-	s->used = s->tombs = 0;
-	t[0].addr = GL_DELETED;
-	for (uint64_t i = 0; i < on; i++) {
-		o[i].spare = 0;
-		if (o[i].addr <= GL_DELETED)
+	s->tombs = 0;
+	/* tombstones go; records are marked pending (spare = 1) */
+	for (uint64_t i = 1; i < on; i++) {
+		if (t[i].addr == GL_DELETED)
+			t[i].addr = 0;
+		t[i].spare = t[i].addr > GL_DELETED;
+	}
+	for (uint64_t i = 1; i < on; i++) {
+		if (t[i].addr <= GL_DELETED || !t[i].spare)
 			continue;
-		uint32_t n = gl_new_at(s, o[i].addr);
-		t[n] = o[i];
-		o[i].spare = n;
+		struct gl_rec cur = t[i];
+		uint32_t curid = (uint32_t)i;
+		t[i].addr = 0;
+		while (!gl_place(s, &cur, &curid, mp))
+			;
 	}
 	for (uint64_t i = 1; i < ncap; i++) {
 		struct gl_rec *r = &t[i];
 		if (r->addr <= GL_DELETED)
 			continue;
-		r->spare = 0;
-		r->prev = o[r->prev].spare;
-		r->next = o[r->next].spare;
-		r->fd = o[r->fd].spare;
-		r->bk = o[r->bk].spare;
+		r->prev = mp[r->prev];
+		r->next = mp[r->next];
+		r->fd = mp[r->fd];
+		r->bk = mp[r->bk];
 		if (r->st != GL_MMAP) {          /* there they hold the lead */
-			r->fdn = o[r->fdn].spare;
-			r->bkn = o[r->bkn].spare;
+			r->fdn = mp[r->fdn];
+			r->bkn = mp[r->bkn];
 		}
 	}
-	*old = o;
+	*map = mp;
 	*ocap = on;
 	return 1;
+}
+
+static inline void gl_store_free_map(struct gl_store *s, uint32_t *map,
+				     uint64_t n)
+{
+	strat_hfree(s->env, map, n * sizeof *map);
 }
 
 static inline void gl_store_free_tab(struct gl_store *s, struct gl_rec *t,

@@ -717,11 +717,11 @@ static void gl_fini(void *self)
 	gl_store_fini(&g->s);
 }
 
-/* Ids kept outside the table, renumbered after a rehash (o: the old table,
- * whose spare fields hold the new ids). */
-static void renumber(struct gl *g, const struct gl_rec *o)
+/* Ids kept outside the table, renumbered after a rehash (map: old id to
+ * new id). */
+static void renumber(struct gl *g, const uint32_t *map)
 {
-#define GL_RENUMBER(x) ((x) = o[(x)].spare)
+#define GL_RENUMBER(x) ((x) = map[(x)])
 	for (uint32_t i = 0; i < g->narenas; i++) {
 		struct gl_arena *av = g->ar[i];
 		GL_RENUMBER(av->top);
@@ -749,14 +749,14 @@ static void renumber(struct gl *g, const struct gl_rec *o)
 
 static int reserve(struct gl *g)
 {
-	struct gl_rec *old;
+	uint32_t *map;
 	uint64_t ocap;
 	if (!gl_store_full(&g->s, GL_RESERVE))
 		return 1;
-	if (!gl_store_rehash(&g->s, gl_store_want(&g->s, GL_RESERVE), &old, &ocap))
+	if (!gl_store_rehash(&g->s, gl_store_want(&g->s, GL_RESERVE), &map, &ocap))
 		return 0;
-	renumber(g, old);
-	gl_store_free_tab(&g->s, old, ocap);
+	renumber(g, map);
+	gl_store_free_map(&g->s, map, ocap);
 	return 1;
 }
 

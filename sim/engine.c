@@ -314,6 +314,20 @@ static int add_object(struct engine *e, uint64_t id, uint64_t addr,
 	return SIM_OK;
 }
 
+/* Record a new live object in its empty slot o (from new_slot). */
+static int store_object(struct engine *e, struct obj *o, uint64_t id,
+			uint64_t addr, uint64_t size, uint64_t usable,
+			struct sim_err *err)
+{
+	struct obj_block b = {addr, size, usable};
+	if (objtab_fill(&e->objs, o, id, &b) != 0)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	e->st.cur.live_bytes += size;
+	e->st.cur.alloc_bytes += usable;
+	e->st.cur.live_objects++;
+	return SIM_OK;
+}
+
 /* Forget the object in slot o (the strategy has its block back). */
 static void drop_object(struct engine *e, struct obj *o)
 {
@@ -337,6 +351,26 @@ static int id_in_use(struct engine *e, uint64_t id, struct sim_err *err)
 	return SIM_OK;
 }
 
+/* The empty slot a new object id will take, found by the same probe that
+ * checks id is not live (the table does not change until store_object). */
+static int new_slot(struct engine *e, uint64_t id, struct obj **slot,
+		    struct sim_err *err)
+{
+	if (id == 0)
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": object ID 0 is not allowed",
+			       e->st.cur.event);
+	struct obj *o = objtab_slot_for(&e->objs, id);
+	if (!o)
+		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
+	if (o->id)
+		return SIM_ERR(err, SIM_EWORKLOAD,
+			       "event %" PRIu64 ": ID %" PRIu64 " is already live",
+			       e->st.cur.event, id);
+	*slot = o;
+	return SIM_OK;
+}
+
 /* A request no strategy can be asked for, whatever the source: a size
  * beyond 2^48 (the trace format's limit), an alignment that is not a power
  * of two no larger than that.  SIM_OK or SIM_EWORKLOAD. */
@@ -357,9 +391,10 @@ static int bad_request(struct engine *e, const struct sim_event *ev,
 static int do_alloc(struct engine *e, const struct sim_event *ev,
 		    struct sim_err *err)
 {
+	struct obj *slot = NULL;
 	int rc = bad_request(e, ev, err);
 	if (rc == SIM_OK)
-		rc = id_in_use(e, ev->id, err);
+		rc = new_slot(e, ev->id, &slot, err);
 	if (rc != SIM_OK)
 		return rc;
 	unsigned flags = ev->flags;
@@ -373,7 +408,7 @@ static int do_alloc(struct engine *e, const struct sim_event *ev,
 	e->st.allocs++;
 	rc = shadow_in(e, addr, ev->size, usable, ev->align, err);
 	if (rc == SIM_OK)
-		rc = add_object(e, ev->id, addr, ev->size, usable, err);
+		rc = store_object(e, slot, ev->id, addr, ev->size, usable, err);
 	return rc == SIM_OK ? program_writes(e, addr, ev->size, err) : rc;
 }
 

@@ -161,7 +161,7 @@ static void place(struct objtab *t, const struct obj *o)
  * writes sweep the new table from its start at 1.5 times the pace, and the
  * two mappings together stay near the size of the new one instead of
  * 1.67 times it.  0, or -1 with the table unchanged. */
-static int grow(struct objtab *t)
+int objtab_grow(struct objtab *t)
 {
 	struct obj *old = t->slots;
 	uint64_t oldcap = t->cap, cap = oldcap + oldcap / 2;
@@ -183,22 +183,23 @@ static int grow(struct objtab *t)
 	return 0;
 }
 
-int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
+/* objtab_fill's rare path: a block that does not pack goes to the spill
+ * map, and its slot says so. */
+int objtab_fill_spilled(struct objtab *t, struct obj *o, uint64_t id,
+			const struct obj_block *b)
 {
-	if (t->count >= t->grow_at && grow(t) != 0)
+	if (spill_put(t, id, b) != 0)
 		return -1;
-	uint64_t x = b->usable - b->size;
-	if (b->addr > OBJ_LOW48 || b->size > OBJ_LOW48 || b->usable < b->size ||
-	    x >= OBJ_SPILLED) {
-		if (spill_put(t, id, b) != 0)
-			return -1;
-		x = OBJ_SPILLED;
-	}
-	struct obj o = {id, (b->addr & OBJ_LOW48) | (x & 0xFFFF) << 48,
-			(b->size & OBJ_LOW48) | (x >> 16) << 48};
-	place(t, &o);
+	*o = (struct obj){id, (b->addr & OBJ_LOW48) | (OBJ_SPILLED & 0xFFFF) << 48,
+			  (b->size & OBJ_LOW48) | (OBJ_SPILLED >> 16) << 48};
 	t->count++;
 	return 0;
+}
+
+int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
+{
+	struct obj *o = objtab_slot_for(t, id);
+	return o ? objtab_fill(t, o, id, b) : -1;
 }
 
 void objtab_remove(struct objtab *t, struct obj *o)

@@ -107,6 +107,46 @@ static inline struct obj_block objtab_block(const struct objtab *t,
  * invalidated by the next insert or remove. */
 int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b);
 
+/* Insert in two steps with one probe, for a caller that must know whether
+ * id is live before it has the block (the engine's allocation: the ID
+ * check, then the strategy, then the insert).  objtab_slot_for makes room
+ * for one more object (growing the table if need be), then returns id's
+ * slot: o->id == id when id is present, else the empty slot where
+ * objtab_insert would put it; NULL when out of host memory.  objtab_fill
+ * stores id and its block in that empty slot, which must still be the one
+ * objtab_slot_for returned (no insert or remove since).  0, or -1 when out
+ * of host memory (the slot stays empty). */
+int objtab_grow(struct objtab *t);   /* by half: 0, or -1 (unchanged) */
+int objtab_fill_spilled(struct objtab *t, struct obj *o, uint64_t id,
+			const struct obj_block *b);
+
+/* Inline, as objtab_find is: they run once per allocation. */
+static inline struct obj *objtab_slot_for(struct objtab *t, uint64_t id)
+{
+	if (t->count >= t->grow_at && objtab_grow(t) != 0)
+		return NULL;
+	/* The probe stops at id or at the first empty slot: that slot is
+	 * where objtab_insert would put id, so the table comes out the same. */
+	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
+		struct obj *o = &t->slots[i];
+		if (o->id == id || o->id == 0)
+			return o;
+	}
+}
+
+static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
+			      const struct obj_block *b)
+{
+	uint64_t x = b->usable - b->size;
+	if (__builtin_expect(b->addr > OBJ_LOW48 || b->size > OBJ_LOW48 ||
+			     b->usable < b->size || x >= OBJ_SPILLED, 0))
+		return objtab_fill_spilled(t, o, id, b);
+	*o = (struct obj){id, b->addr | (x & 0xFFFF) << 48,
+			  b->size | (x >> 16) << 48};
+	t->count++;
+	return 0;
+}
+
 /* Remove the object in slot o (from objtab_find, with no insert or remove
  * since). */
 void objtab_remove(struct objtab *t, struct obj *o);

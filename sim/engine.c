@@ -564,7 +564,14 @@ static int gc_maybe(struct engine *e, int alloc, struct sim_err *err)
 {
 	struct gc_heap h = {0, 0, 0, 0};
 	int due;
-	if (alloc) {
+	if (alloc && gc_live_only(e->gc)) {
+		/* heapLive is all the pacer reads: one counter, not all */
+		int ix = gc_live_counter(e->gc);
+		uint64_t live = ix >= 0 ? strat_counter(&e->strat, (size_t)ix,
+							e->counters)
+					: e->st.cur.alloc_bytes;
+		due = gc_due_live(e->gc, live, e->st.cur.t_ns);
+	} else if (alloc) {
 		if (gc_wants_counters(e->gc))
 			strat_counters(&e->strat, e->counters);
 		due = gc_due_alloc(e->gc, e->counters, e->st.cur.alloc_bytes,

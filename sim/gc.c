@@ -302,14 +302,28 @@ int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 	return h->live >= t;
 }
 
+int gc_live_only(const struct gc *g)
+{
+	return !g->pacer.memlimit;
+}
+
+int gc_live_counter(const struct gc *g)
+{
+	return g->ix_live;
+}
+
+int gc_due_live(const struct gc *g, uint64_t heap_live, uint64_t now_ns)
+{
+	struct gc_heap h = {heap_live, 0, 0, 0};
+	return gc_due(g, &h, 1, now_ns);
+}
+
 int gc_due_alloc(const struct gc *g, const uint64_t *c, uint64_t alloc_bytes,
 		 uint64_t os_heap_bytes, uint64_t now_ns)
 {
-	if (!g->pacer.memlimit) {     /* the trigger is cached: heapLive only */
-		struct gc_heap h = {0, 0, 0, 0};
-		h.live = g->ix_live >= 0 ? c[g->ix_live] : alloc_bytes;
-		return gc_due(g, &h, 1, now_ns);
-	}
+	if (gc_live_only(g))          /* the trigger is cached: heapLive only */
+		return gc_due_live(g, g->ix_live >= 0 ? c[g->ix_live]
+						       : alloc_bytes, now_ns);
 	struct gc_heap h;
 	gc_read_heap(g, c, alloc_bytes, os_heap_bytes, &h);
 	return gc_due(g, &h, 1, now_ns);

@@ -164,6 +164,14 @@ int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 int gc_due_alloc(const struct gc *g, const uint64_t *counters,
 		 uint64_t alloc_bytes, uint64_t os_heap_bytes, uint64_t now_ns);
 
+/* Without a memory limit the trigger is cached and gc_due_alloc reads
+ * heapLive alone: then gc_live_only is 1, and the engine may ask
+ * gc_due_live with heapLive read from counter gc_live_counter (-1: the
+ * engine's alloc_bytes), the one counter, not all of them. */
+int gc_live_only(const struct gc *g);
+int gc_live_counter(const struct gc *g);
+int gc_due_live(const struct gc *g, uint64_t heap_live, uint64_t now_ns);
+
 /* A cycle ended at now_ns; h is the heap after it (h->live = marked). */
 void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns);
 

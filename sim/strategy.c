@@ -353,7 +353,16 @@ void strat_counters(struct strat *s, uint64_t *values)
 	s->ops->counters(s->self, values);
 }
 
-/* A v1 table ends before the v2 band: its fields must not be read. */
+/* A table ends before the bands of later versions: their fields must not
+ * be read. */
+uint64_t strat_counter(struct strat *s, size_t i, uint64_t *scratch)
+{
+	if (s->ops->abi_version >= 3 && s->ops->counter)
+		return s->ops->counter(s->self, i);
+	s->ops->counters(s->self, scratch);
+	return scratch[i];
+}
+
 void strat_flush(struct strat *s)
 {
 	if (s->ops->abi_version >= 2 && s->ops->flush)

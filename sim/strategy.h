@@ -37,10 +37,11 @@
 #include "err.h"
 #include "simos.h"
 
-/* 2 added flush and release_os.  A table of an older version is accepted:
+/* 2 added flush and release_os, 3 counter.  A table of an older version
+ * is accepted:
  * it ends before the later bands, and the wrappers never read past the
  * band its abi_version declares. */
-#define STRATEGY_ABI_VERSION 2
+#define STRATEGY_ABI_VERSION 3
 
 /* Allocation flags. */
 #define STRAT_ZERO    0x1u   /* calloc: the block must read as zero */
@@ -144,6 +145,13 @@ struct strategy_ops {
 	 * or glibc's malloc_trim(0). */
 	void (*release_os)(void *self);
 	/* v2 above */
+
+	/* Optional: counter i alone, the value counters() would put in
+	 * values[i], for a reader that needs one number after every event
+	 * (the GC pacer reads heap_live after each allocation) and should
+	 * not pay for filling them all.  NULL: counters(). */
+	uint64_t (*counter)(void *self, size_t i);
+	/* v3 above */
 };
 
 /* ---- host-memory helpers for strategies ---------------------------- */
@@ -235,6 +243,9 @@ void strat_gc_end(struct strat *s);
 void strat_tick(struct strat *s, uint64_t now_ns);
 int strat_check(struct strat *s, struct sim_err *err);
 void strat_counters(struct strat *s, uint64_t *values);
+/* Counter i (i < ncounters); scratch has room for every counter, for a
+ * strategy without the v3 counter operation. */
+uint64_t strat_counter(struct strat *s, size_t i, uint64_t *scratch);
 /* v2 operations; nothing happens for a strategy without them (or built
  * for ABI version 1). */
 void strat_flush(struct strat *s);

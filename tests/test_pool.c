@@ -451,7 +451,56 @@ static void test_abi_v1(void **state)
 	simos_destroy(os);
 	v2.abi_version = STRATEGY_ABI_VERSION + 1;
 	assert_int_equal(strategy_validate(&v2, &err), SIM_EINVAL);
-	assert_int_equal(STRATEGY_ABI_VERSION, 2);
+	assert_int_equal(STRATEGY_ABI_VERSION, 3);
+}
+
+static int v3_calls;
+static uint64_t bad_counter(void *self, size_t i)
+{
+	(void)self;
+	(void)i;
+	v3_calls++;
+	return 12345;
+}
+
+/* The v3 counter operation: a v2 table's is never called (strat_counter
+ * fills every counter instead), and a strategy's agrees with counters()
+ * for every counter, after allocations and frees on two threads. */
+static void test_abi_v3_counter(void **state)
+{
+	(void)state;
+	struct sim_err err;
+	struct simos *os;
+	struct simos_config oc;
+	simos_config_default(&oc);
+	size_t live = 0;
+	uint64_t now = 0;
+	const char *names[] = {"span", "tiny", "bump"};
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+		struct strategy_ops o = *strategy_find(names[k]);
+		if (k == 2) {
+			o.abi_version = 2;
+			o.counter = bad_counter;
+		}
+		assert_sim_ok(simos_create(&oc, &os, &err), &err);
+		struct strategy_env env = {os, harness_halloc, &live, &now};
+		struct strat s;
+		assert_sim_ok(strat_params_default(&o, params, &err), &err);
+		assert_sim_ok(strat_open(&s, &o, &env, params, &err), &err);
+		uint64_t a[64], u[64], all[128], scratch[128];
+		for (unsigned i = 0; i < 64; i++)
+			a[i] = strat_alloc(&s, i & 1, i % 4 ? 8 + 40 * i : 8, 0,
+					   i % 2 ? 0 : STRAT_NOSCAN, &u[i]);
+		for (unsigned i = 0; i < 64; i += 3)
+			strat_free(&s, 0, a[i], u[i]);
+		assert_true(s.ncounters <= 128);
+		strat_counters(&s, all);
+		for (size_t i = 0; i < s.ncounters; i++)
+			assert_int_equal(strat_counter(&s, i, scratch), all[i]);
+		strat_close(&s);
+		simos_destroy(os);
+	}
+	assert_int_equal(v3_calls, 0);
 }
 
 int main(void)
@@ -468,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_free_os_memory),
 		cmocka_unit_test(test_checkpoint_rows),
 		cmocka_unit_test(test_abi_v1),
+		cmocka_unit_test(test_abi_v3_counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

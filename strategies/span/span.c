@@ -1148,6 +1148,18 @@ static void span_counters(void *self, uint64_t *v)
 	v[SPAN_C_meta_bytes] = meta;
 }
 
+/* One counter: heap_live directly (the pacer reads it after every
+ * allocation in GC mode), any other from the whole set. */
+static uint64_t span_counter(void *self, size_t i)
+{
+	struct span_heap *h = self;
+	if (i == SPAN_C_heap_live)
+		return h->heap_live;
+	uint64_t v[SPAN_NCOUNTERS];
+	span_counters(self, v);
+	return v[i];
+}
+
 /* A span's place agrees with its state: cached in its P's mcache, or in
  * the swept or unswept set its sweepgen says. */
 static int check_place(const struct span_heap *h, const struct mspan *s,
@@ -1259,4 +1271,5 @@ const struct strategy_ops strategy_span = {
 	.counters = span_counters,
 	.flush = span_flush,
 	.release_os = span_release_os,
+	.counter = span_counter,
 };

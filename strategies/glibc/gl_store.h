@@ -77,6 +77,7 @@ struct gl_store {
 	const struct strategy_env *env;
 	struct gl_rec *tab;
 	uint64_t cap, used, tombs;   /* slots; live records; deleted slots */
+	uint64_t cap_inv;            /* ~2^64 / cap, for gl_home's remainder */
 	/* resident-page cache: page number + 1, 0 = empty */
 	uint64_t tc[GL_TC_SLOTS];
 };
@@ -86,22 +87,43 @@ static inline struct gl_rec *gl_r(const struct gl_store *s, uint32_t id)
 	return &s->tab[id];
 }
 
-/* The home slot of a chunk address.  Inside one 64 MiB region the slots
- * follow the addresses (a chunk is at least 32 bytes, so neighbours in
- * memory are neighbours in the table and splitting or coalescing stays in
- * cache); each region starts at a pseudo-random slot, so heaps and
- * mappings far apart do not pile up on the same slots. */
+/* The home slot of a chunk address: one slot per 8 bytes.  Inside one
+ * 64 MiB region the slots follow the addresses (neighbours in memory are
+ * a few slots apart, so splitting or coalescing stays in cache); each
+ * region starts at a pseudo-random slot, so heaps and mappings far apart
+ * do not pile up on the same slots.  A chunk is at least 32 bytes, so a
+ * run of the smallest chunks fills at most every fourth slot: at one slot
+ * per 32 bytes such runs filled every slot and merged into long probe
+ * runs once the table was more than 5/8 full.  The capacity
+ * grows by half, so it is no power of two: the 32-bit position is reduced
+ * modulo cap by multiplying with cap_inv (exact for 32-bit operands, no
+ * division on the hot path). */
 static inline uint64_t gl_home(const struct gl_store *s, uint64_t key)
 {
 	uint64_t region = ((key >> 26) * UINT64_C(0x9E3779B97F4A7C15)) >> 32;
-	return ((key >> 5) + region) & (s->cap - 1);
+	uint32_t pos = (uint32_t)((key >> 3) + region);
+	uint64_t low = s->cap_inv * pos;
+	return (uint64_t)(((unsigned __int128)low * s->cap) >> 64);
+}
+
+/* The slot after j (the table is a ring). */
+static inline uint64_t gl_next(const struct gl_store *s, uint64_t j)
+{
+	return j + 1 == s->cap ? 0 : j + 1;
+}
+
+/* Set the capacity (at most 2^32 - 1 slots: ids are 32-bit). */
+static inline void gl_set_cap(struct gl_store *s, uint64_t cap)
+{
+	s->cap = cap;
+	s->cap_inv = UINT64_MAX / cap + 1;
 }
 
 /* The record whose chunk starts at key; 0 when there is none. */
 static inline uint32_t gl_find(const struct gl_store *s, uint64_t key)
 {
-	uint64_t j = gl_home(s, key), m = s->cap - 1;
-	for (;; j = (j + 1) & m) {
+	uint64_t j = gl_home(s, key);
+	for (;; j = gl_next(s, j)) {
 		uint64_t k = s->tab[j].addr;
 		if (k == key)
 			return (uint32_t)j;
@@ -114,9 +136,9 @@ static inline uint32_t gl_find(const struct gl_store *s, uint64_t key)
  * Room must have been reserved. */
 static inline uint32_t gl_new_at(struct gl_store *s, uint64_t key)
 {
-	uint64_t j = gl_home(s, key), m = s->cap - 1;
+	uint64_t j = gl_home(s, key);
 	while (s->tab[j].addr > GL_DELETED || j == 0)
-		j = (j + 1) & m;
+		j = gl_next(s, j);
 	if (s->tab[j].addr == GL_DELETED)
 		s->tombs--;
 	struct gl_rec *r = &s->tab[j];
@@ -131,18 +153,17 @@ static inline uint32_t gl_new_at(struct gl_store *s, uint64_t key)
  * probe can pass through them to reach a record). */
 static inline void gl_del(struct gl_store *s, uint32_t id)
 {
-	uint64_t m = s->cap - 1, j = id;
+	uint64_t j = id;
 	struct gl_rec *r = &s->tab[id];
 	r->st = GL_UNUSED;
 	s->used--;
-	if (s->tab[(j + 1) & m].addr != 0) {
+	if (s->tab[gl_next(s, j)].addr != 0) {
 		r->addr = GL_DELETED;
 		s->tombs++;
 		return;
 	}
 	r->addr = 0;
-	for (j = (j - 1) & m; j != 0 && s->tab[j].addr == GL_DELETED;
-	     j = (j - 1) & m) {
+	for (j = j - 1; j != 0 && s->tab[j].addr == GL_DELETED; j--) {
 		s->tab[j].addr = 0;
 		s->tombs--;
 	}
@@ -157,18 +178,21 @@ static inline void gl_del(struct gl_store *s, uint32_t id)
 static inline int gl_place(struct gl_store *s, struct gl_rec *cur,
 			   uint32_t *curid, uint32_t *map)
 {
-	uint64_t j = gl_home(s, cur->addr), m = s->cap - 1;
+	uint64_t j = gl_home(s, cur->addr);
 	while (j == 0 || (s->tab[j].addr > GL_DELETED && !s->tab[j].spare))
-		j = (j + 1) & m;
+		j = gl_next(s, j);
 	struct gl_rec *t = &s->tab[j];
-	int empty = t->addr == 0;
-	struct gl_rec evicted = *t;
-	cur->spare = 0;
-	*t = *cur;
 	map[*curid] = (uint32_t)j;
+	cur->spare = 0;
+	if (t->addr == 0) {
+		*t = *cur;
+		return 1;
+	}
+	struct gl_rec evicted = *t;
+	*t = *cur;
 	*cur = evicted;
 	*curid = (uint32_t)j;
-	return empty;
+	return 0;
 }
 
 /* Grow the table to ncap slots in place (the host realloc extends it, so
@@ -181,6 +205,8 @@ static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
 				  uint32_t **map, uint64_t *ocap)
 {
 	uint64_t on = s->cap;
+	if (ncap > UINT32_MAX)
+		return 0;
 	uint32_t *mp = strat_halloc(s->env, on * sizeof *mp);
 	if (!mp)
 		return 0;
@@ -193,7 +219,7 @@ static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
 	memset(t + on, 0, (ncap - on) * sizeof *t);
 	memset(mp, 0, on * sizeof *mp);
 	s->tab = t;
-	s->cap = ncap;
+	gl_set_cap(s, ncap);
 	s->tombs = 0;
 	/* tombstones go; records are marked pending (spare = 1) */
 	for (uint64_t i = 1; i < on; i++) {
@@ -241,21 +267,26 @@ static inline void gl_store_free_tab(struct gl_store *s, struct gl_rec *t,
 }
 
 /* Does the table need a rehash before n more records are made?  Records
- * may fill 5/8 of it, records and deleted slots 4/5: slots follow
- * addresses, so probes stay short at loads a random hash would not bear. */
+ * may fill GL_LOAD_NUM/GL_LOAD_DEN of it, records and deleted slots 9/10:
+ * slots follow addresses, so probes stay short at loads a random hash
+ * would not bear. */
+#define GL_LOAD_NUM 3
+#define GL_LOAD_DEN 4
 static inline int gl_store_full(const struct gl_store *s, uint64_t n)
 {
-	return 5 * (s->used + s->tombs + n + 1) > 4 * s->cap ||
-	       8 * (s->used + n) > 5 * s->cap;
+	return 10 * (s->used + s->tombs + n + 1) > 9 * s->cap ||
+	       GL_LOAD_DEN * (s->used + n + 1) > GL_LOAD_NUM * s->cap;
 }
 
-/* The capacity a rehash should use for n more records. */
+/* The capacity a rehash should use for n more records: the same (only
+ * deleted slots go) while the records fill at most 3/5 of it, else grown
+ * by half until they do (a table grown at 3/4 is then half full). */
 static inline uint64_t gl_store_want(const struct gl_store *s, uint64_t n)
 {
-	uint64_t c = 1024;
-	while (8 * (s->used + n) + 8 > 5 * c)
-		c *= 2;
-	return c < s->cap ? s->cap : c;
+	uint64_t c = s->cap;
+	while (5 * (s->used + n + 1) > 3 * c)
+		c += c / 2;
+	return c;
 }
 
 /* ---- resident pages ------------------------------------------------------ */
@@ -296,7 +327,7 @@ static inline int gl_store_init(struct gl_store *s, const struct strategy_env *e
 {
 	memset(s, 0, sizeof *s);
 	s->env = env;
-	s->cap = 1024;
+	gl_set_cap(s, 1024);
 	s->tab = strat_halloc(env, s->cap * sizeof *s->tab);
 	if (!s->tab)
 		return 0;

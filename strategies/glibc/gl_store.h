@@ -40,18 +40,25 @@ enum {
 	GL_BINHDR        /* a bin header (no memory) */
 };
 
-struct gl_rec {
+/* Set in st while a rehash has yet to move the record. */
+#define GL_PENDING 0x80u
+
+/* 44 bytes: packed to 4-byte alignment (the two 64-bit fields would pad
+ * it to 48), one record per chunk being most of the model's host memory.
+ * No field's address is ever taken. */
+struct __attribute__((packed, aligned(4))) gl_rec {
 	uint64_t addr;           /* the key: chunk start (the prev_size word);
 	                            0: empty slot, 1: deleted */
 	uint64_t size;           /* chunk size, flags apart */
-	uint8_t st;              /* GL_* state */
+	uint8_t st;              /* GL_* state (| GL_PENDING in a rehash) */
 	uint8_t bin;             /* GL_BIN: the bin it is in (1 = unsorted) */
 	uint16_t arena;          /* owning arena */
-	uint32_t spare;          /* while rehashing: 1 = not yet moved */
 	uint32_t prev, next;     /* physical neighbours in the segment */
 	uint32_t fd, bk;         /* bin ring; fastbins use fd */
 	uint32_t fdn, bkn;       /* large-bin size ring (group heads) */
 };
+
+_Static_assert(sizeof(struct gl_rec) == 44, "gl_rec is packed to 44 bytes");
 
 /* An mmapped chunk keeps its offset from the mapping start (glibc's
  * prev_size) in the large-bin links, which it never uses. */
@@ -179,11 +186,12 @@ static inline int gl_place(struct gl_store *s, struct gl_rec *cur,
 			   uint32_t *curid, uint32_t *map)
 {
 	uint64_t j = gl_home(s, cur->addr);
-	while (j == 0 || (s->tab[j].addr > GL_DELETED && !s->tab[j].spare))
+	while (j == 0 || (s->tab[j].addr > GL_DELETED &&
+			  !(s->tab[j].st & GL_PENDING)))
 		j = gl_next(s, j);
 	struct gl_rec *t = &s->tab[j];
 	map[*curid] = (uint32_t)j;
-	cur->spare = 0;
+	cur->st &= ~GL_PENDING;
 	if (t->addr == 0) {
 		*t = *cur;
 		return 1;
@@ -221,14 +229,15 @@ static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
 	s->tab = t;
 	gl_set_cap(s, ncap);
 	s->tombs = 0;
-	/* tombstones go; records are marked pending (spare = 1) */
+	/* tombstones go; records are marked pending */
 	for (uint64_t i = 1; i < on; i++) {
 		if (t[i].addr == GL_DELETED)
 			t[i].addr = 0;
-		t[i].spare = t[i].addr > GL_DELETED;
+		else if (t[i].addr > GL_DELETED)
+			t[i].st |= GL_PENDING;
 	}
 	for (uint64_t i = 1; i < on; i++) {
-		if (t[i].addr <= GL_DELETED || !t[i].spare)
+		if (t[i].addr <= GL_DELETED || !(t[i].st & GL_PENDING))
 			continue;
 		struct gl_rec cur = t[i];
 		uint32_t curid = (uint32_t)i;

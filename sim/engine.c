@@ -296,15 +296,23 @@ static int program_writes(struct engine *e, uint64_t addr, uint64_t size,
 	return rc == SIM_EOOM ? SIM_OK : rc;   /* OOM is seen after the event */
 }
 
-static int shadow_in(struct engine *e, uint64_t addr, uint64_t size,
-		     uint64_t usable, uint64_t align, struct sim_err *err)
+static int shadow_add_block(struct engine *e, uint64_t addr, uint64_t size,
+			    uint64_t usable, uint64_t align, struct sim_err *err)
 {
-	if (!e->shadow)
-		return SIM_OK;
 	if (!align)
 		align = strat_natural_align(e->strat.ops, size);
 	int rc = shadow_add(e->shadow, e->os, addr, size, usable, align, err);
 	return rc != SIM_OK ? blame(e, rc, 1, err) : SIM_OK;
+}
+
+/* The shadow heap's test is inline: without --check (the usual run) an
+ * allocation pays one compare, not a call. */
+static inline int shadow_in(struct engine *e, uint64_t addr, uint64_t size,
+			    uint64_t usable, uint64_t align,
+			    struct sim_err *err)
+{
+	return e->shadow ? shadow_add_block(e, addr, size, usable, align, err)
+			 : SIM_OK;
 }
 
 static int shadow_out(struct engine *e, uint64_t addr, struct sim_err *err)
@@ -385,11 +393,9 @@ static int new_slot(struct engine *e, uint64_t id, struct obj **slot,
 	return SIM_OK;
 }
 
-/* A request no strategy can be asked for, whatever the source: a size
- * beyond 2^48 (the trace format's limit), an alignment that is not a power
- * of two no larger than that.  SIM_OK or SIM_EWORKLOAD. */
-static int bad_request(struct engine *e, const struct sim_event *ev,
-		       struct sim_err *err)
+/* bad_request's message. */
+static int request_error(struct engine *e, const struct sim_event *ev,
+			 struct sim_err *err)
 {
 	if (ev->size > SIM_MAX_SIZE)
 		return SIM_ERR(err, SIM_EWORKLOAD,
@@ -399,6 +405,20 @@ static int bad_request(struct engine *e, const struct sim_event *ev,
 		return SIM_ERR(err, SIM_EWORKLOAD,
 			       "event %" PRIu64 ": alignment %" PRIu64 " is not a "
 			       "power of two up to 2^48", e->st.cur.event, ev->align);
+	return SIM_OK;
+}
+
+/* A request no strategy can be asked for, whatever the source: a size
+ * beyond 2^48 (the trace format's limit), an alignment that is not a power
+ * of two no larger than that.  SIM_OK or SIM_EWORKLOAD.  The test is
+ * inline, the message out of line. */
+static inline int bad_request(struct engine *e, const struct sim_event *ev,
+			      struct sim_err *err)
+{
+	if (__builtin_expect(ev->size > SIM_MAX_SIZE ||
+			     (ev->align & (ev->align - 1)) ||
+			     ev->align > SIM_MAX_SIZE, 0))
+		return request_error(e, ev, err);
 	return SIM_OK;
 }
 

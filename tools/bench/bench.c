@@ -74,6 +74,7 @@
 
 #define TARGET_BUMP_EPS   40e6
 #define TARGET_STRAT_EPS  10e6
+#define TARGET_GO_EPS     20e6   /* span and tiny: the Go model's issue */
 #define TARGET_TEXT_MBPS  100.0
 #define TARGET_BIN_RATIO  3.0
 
@@ -529,6 +530,15 @@ static int bench_strategy(const struct strategy_ops *ops,
 	return SIM_OK;
 }
 
+static double strategy_target(const char *name, int first)
+{
+	if (first)
+		return TARGET_BUMP_EPS;
+	if (strcmp(name, "span") == 0 || strcmp(name, "tiny") == 0)
+		return TARGET_GO_EPS;
+	return TARGET_STRAT_EPS;
+}
+
 static void row_strategy(const struct strat_result *r, int first)
 {
 	char what[56], note[40] = "";
@@ -541,8 +551,8 @@ static void row_strategy(const struct strat_result *r, int first)
 	else if (r->reps < REPS)
 		snprintf(note, sizeof note, " (%d rep%s)", r->reps,
 			 r->reps == 1 ? "" : "s");
-	row_rate(what, r->rate, first ? TARGET_BUMP_EPS : TARGET_STRAT_EPS,
-		 "M ev/s", 1e6, note);
+	row_rate(what, r->rate, strategy_target(r->name, first), "M ev/s", 1e6,
+		 note);
 	row_cpu(r->share);
 }
 

@@ -76,6 +76,7 @@
 #define SPAN_BUDGET    100
 #define NONE_SLOT      0xffffu
 #define MAX_WORDS      16u         /* 1024 slots */
+#define SLAB_BYTES     32768u      /* span structs are carved from these */
 
 enum { ST_DEAD, ST_INUSE };
 
@@ -84,13 +85,22 @@ struct spanset;
 struct mspan {
 	uint64_t base;            /* first byte, page aligned */
 	uint64_t elemsize;        /* class size, or npages * 8192 */
-	uint64_t npages;
+	uint32_t npages;          /* < 2^25: the heap is capped (simp. 4) */
 	uint32_t sweepgen;
 	uint16_t nelems, freeindex, alloc_count, before_cache, pending;
 	uint8_t spc, state, needzero, cached, words;
 	struct spanset *set;      /* the set it is in, or NULL */
 	struct mspan *next, *prev;
 	uint64_t bits[];          /* 1 = allocated */
+};
+
+/* Span structs come from 32 KiB slabs, one run per bitmap length, not
+ * from a host malloc each: at 10 million live objects the heap has about
+ * a million spans, and malloc's header and 16-byte rounding cost 16-24
+ * bytes on each 72-80 byte struct. */
+struct slab {
+	struct slab *next;
+	uint64_t pad;             /* keeps the structs 16-byte aligned */
 };
 
 struct spanset {                  /* FIFO: push at the tail, pop the head */
@@ -129,6 +139,8 @@ struct span_heap {
 	uint64_t cur_base, cur_end;   /* reserved, not yet mapped */
 	uint64_t next_hint, arenas;
 	struct mspan *spare[MAX_WORDS + 1];   /* recycled structs by words */
+	struct slab *slabs;                   /* every slab, newest first */
+	char *carve[MAX_WORDS + 1], *carve_end[MAX_WORDS + 1];
 	uint64_t nspans;
 
 	uint32_t sweepgen;
@@ -281,13 +293,32 @@ static size_t span_bytes(unsigned words)
 	return sizeof(struct mspan) + words * sizeof(uint64_t);
 }
 
+/* A struct for a span of bitmap length words from the current slab of
+ * that length, starting a new slab when it is used up. */
+static struct mspan *span_carve(struct span_heap *h, unsigned words)
+{
+	size_t n = span_bytes(words);
+	if ((size_t)(h->carve_end[words] - h->carve[words]) < n) {
+		struct slab *sl = strat_halloc(h->env, SLAB_BYTES);
+		if (!sl)
+			return NULL;
+		sl->next = h->slabs;
+		h->slabs = sl;
+		h->carve[words] = (char *)(sl + 1);
+		h->carve_end[words] = (char *)sl + SLAB_BYTES;
+	}
+	struct mspan *s = (struct mspan *)(void *)h->carve[words];
+	h->carve[words] += n;
+	return s;
+}
+
 static struct mspan *span_new(struct span_heap *h, unsigned nelems)
 {
 	unsigned words = (nelems + 63) / 64;
 	struct mspan *s = h->spare[words];
 	if (s)
 		h->spare[words] = s->next;
-	else if (!(s = strat_halloc(h->env, span_bytes(words))))
+	else if (!(s = span_carve(h, words)))
 		return NULL;
 	memset(s, 0, span_bytes(words));
 	s->words = (uint8_t)words;
@@ -575,7 +606,7 @@ static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
 	h->pages_in_use += npages;
 	h->c[SPAN_C_mheap_alloc]++;
 	s->base = addr_of(pg);
-	s->npages = npages;
+	s->npages = (uint32_t)npages;   /* heap_pages checked the cap */
 	s->elemsize = elemsize;
 	s->spc = (uint8_t)spc;
 	s->state = ST_INUSE;
@@ -1090,12 +1121,11 @@ static void span_fini(void *self)
 			span_recycle(h, s);
 		}
 	}
-	for (unsigned w = 0; w <= MAX_WORDS; w++)
-		while (h->spare[w]) {
-			struct mspan *s = h->spare[w];
-			h->spare[w] = s->next;
-			strat_hfree(h->env, s, span_bytes(w));
-		}
+	while (h->slabs) {
+		struct slab *sl = h->slabs;
+		h->slabs = sl->next;
+		strat_hfree(h->env, sl, SLAB_BYTES);
+	}
 	uint64_t cap = h->pa.cap;
 	strat_hfree(h->env, h->spanmap, cap * sizeof *h->spanmap);
 	strat_hfree(h->env, h->zeroed, cap / ARENA_PAGES * 8);

@@ -44,7 +44,10 @@
 #define T_CURRENT  1u
 #define T_PINNED   2u
 
-struct tblk {                /* one live tiny block */
+/* Packed (a GCC/Clang attribute), 10 bytes a slot instead of 16: the
+ * table is tiny's largest host structure, and x86 loads the unaligned
+ * address in the same one instruction. */
+struct __attribute__((packed)) tblk {   /* one live tiny block */
 	uint64_t addr;           /* 0: empty slot */
 	uint8_t count;           /* live sub-objects */
 	uint8_t flags;           /* T_CURRENT, T_PINNED */

@@ -78,18 +78,16 @@
 #define MAX_WORDS      16u         /* 1024 slots */
 #define SLAB_BYTES     32768u      /* span structs are carved from these */
 
-enum { ST_DEAD, ST_INUSE };
-
 struct spanset;
 
 struct mspan {
 	uint64_t base;            /* first byte, page aligned */
 	uint64_t elemsize;        /* class size, or npages * 8192 */
-	uint32_t npages;          /* < 2^25: the heap is capped (simp. 4) */
+	uint32_t npages;          /* < 2^25 (simplification 4); 0: recycled */
 	uint32_t sweepgen;
 	uint16_t nelems, freeindex, alloc_count, before_cache, pending;
-	uint8_t spc, state, needzero, cached, words;
-	struct spanset *set;      /* the set it is in, or NULL */
+	uint16_t set;             /* the set it is in (set_of), 0: none */
+	uint8_t spc, needzero, cached, words;
 	struct mspan *next, *prev;
 	uint64_t bits[];          /* 1 = allocated */
 };
@@ -164,6 +162,9 @@ struct span_heap {
 	uint64_t num_gc;
 	uint64_t c[SPAN_NCOUNTERS];   /* event counters, by SPAN_C_* */
 };
+
+_Static_assert(sizeof(struct mspan) == 56, "mspan: 56 bytes + the bitmap");
+_Static_assert(SC_NSPANCLASSES * 4 < 0xffff, "set numbers fit 16 bits");
 
 static const struct strategy_param span_params[] = {
 	SPAN_PARAMS,
@@ -329,7 +330,7 @@ static struct mspan *span_new(struct span_heap *h, unsigned nelems)
 
 static void span_recycle(struct span_heap *h, struct mspan *s)
 {
-	s->state = ST_DEAD;
+	s->npages = 0;
 	s->next = h->spare[s->words];
 	h->spare[s->words] = s;
 	h->nspans--;
@@ -337,9 +338,25 @@ static void span_recycle(struct span_heap *h, struct mspan *s)
 
 /* ---- span sets -------------------------------------------------------- */
 
-static void set_push(struct spanset *q, struct mspan *s)
+/* A span names its set by number, 1 + the set's index among the spansets
+ * of h->central (an index in 16 bits where a pointer took 8 bytes). */
+static struct spanset *set_of(struct span_heap *h, const struct mspan *s)
 {
-	s->set = q;
+	if (!s->set)
+		return NULL;
+	return (struct spanset *)(void *)((char *)h->central +
+					  (s->set - 1u) * sizeof(struct spanset));
+}
+
+static uint16_t set_code(const struct span_heap *h, const struct spanset *q)
+{
+	return (uint16_t)(((const char *)q - (const char *)h->central) /
+			  sizeof(struct spanset) + 1);
+}
+
+static void set_push(struct span_heap *h, struct spanset *q, struct mspan *s)
+{
+	s->set = set_code(h, q);
 	s->next = NULL;
 	s->prev = q->tail;
 	if (q->tail)
@@ -349,9 +366,9 @@ static void set_push(struct spanset *q, struct mspan *s)
 	q->tail = s;
 }
 
-static void set_remove(struct mspan *s)
+static void set_remove(struct span_heap *h, struct mspan *s)
 {
-	struct spanset *q = s->set;
+	struct spanset *q = set_of(h, s);
 	if (!q)
 		return;
 	if (s->prev)
@@ -362,15 +379,15 @@ static void set_remove(struct mspan *s)
 		s->next->prev = s->prev;
 	else
 		q->tail = s->prev;
-	s->set = NULL;
+	s->set = 0;
 	s->next = s->prev = NULL;
 }
 
-static struct mspan *set_pop(struct spanset *q)
+static struct mspan *set_pop(struct span_heap *h, struct spanset *q)
 {
 	struct mspan *s = q->head;
 	if (s)
-		set_remove(s);
+		set_remove(h, s);
 	return s;
 }
 
@@ -609,7 +626,6 @@ static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
 	s->npages = (uint32_t)npages;   /* heap_pages checked the cap */
 	s->elemsize = elemsize;
 	s->spc = (uint8_t)spc;
-	s->state = ST_INUSE;
 	s->sweepgen = h->sweepgen;
 	s->needzero = (uint8_t)needs_zero(h, pg, npages);
 	for (uint64_t i = 0; i < npages; i++)
@@ -622,7 +638,7 @@ static struct mspan *heap_alloc_span(struct span_heap *h, unsigned p,
 static void heap_free_span(struct span_heap *h, struct mspan *s)
 {
 	uint64_t pg = page_of(h, s->base), bytes = s->npages * SC_PAGE;
-	set_remove(s);
+	set_remove(h, s);
 	h->c[SPAN_C_lock_acquires]++;
 	h->c[SPAN_C_mheap_free]++;
 	h->heap_free += bytes;
@@ -642,13 +658,13 @@ static void heap_free_span(struct span_heap *h, struct mspan *s)
 static void place_span(struct span_heap *h, struct mspan *s)
 {
 	struct mcentral *c = &h->central[s->spc];
-	set_remove(s);
+	set_remove(h, s);
 	if (s->alloc_count == 0) {
 		heap_free_span(h, s);
 		return;
 	}
 	unsigned sw = swept_ix(h);
-	set_push(s->alloc_count < s->nelems ? &c->partial[sw] : &c->full[sw], s);
+	set_push(h, s->alloc_count < s->nelems ? &c->partial[sw] : &c->full[sw], s);
 }
 
 /* mspan.sweep: the objects marked dead are freed.  With keep the span is
@@ -669,7 +685,7 @@ static void sweep_span(struct span_heap *h, struct mspan *s, int keep)
 		h->pending_bytes -= n * s->elemsize;
 	}
 	if (keep)
-		set_remove(s);
+		set_remove(h, s);
 	else
 		place_span(h, s);
 }
@@ -759,7 +775,7 @@ static struct mspan *central_cache_span(struct span_heap *h, unsigned p,
 	unsigned sw = swept_ix(h), us = !sw;
 	h->c[SPAN_C_mcentral_cache_span]++;
 	sweep_credit(h, sc_npages[spc >> 1] * SC_PAGE, 0);
-	struct mspan *s = set_pop(&c->partial[sw]);
+	struct mspan *s = set_pop(h, &c->partial[sw]);
 	if (s)
 		return s;
 	int budget = SPAN_BUDGET;
@@ -772,7 +788,7 @@ static struct mspan *central_cache_span(struct span_heap *h, unsigned p,
 			sweep_span(h, s, 1);
 			if (s->alloc_count < s->nelems)
 				return s;
-			set_push(&c->full[sw], s);
+			set_push(h, &c->full[sw], s);
 		}
 	}
 	return central_grow(h, p, spc);
@@ -898,7 +914,7 @@ static uint64_t alloc_large(struct span_heap *h, unsigned p, uint64_t size,
 	s->alloc_count = 1;
 	s->freeindex = 1;
 	s->bits[0] = 1;
-	set_push(&h->central[noscan].full[swept_ix(h)], s);
+	set_push(h, &h->central[noscan].full[swept_ix(h)], s);
 	h->c[SPAN_C_large_allocs]++;
 	h->c[SPAN_C_cache_misses]++;   /* the mcache cannot serve it */
 	h->mallocs++;
@@ -966,8 +982,8 @@ static void span_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
 	if (s->alloc_count == 0) {
 		heap_free_span(h, s);
 	} else if (s->alloc_count == s->nelems - 1) {
-		set_remove(s);       /* full -> partial */
-		set_push(&h->central[s->spc].partial[swept_ix(h)], s);
+		set_remove(h, s);       /* full -> partial */
+		set_push(h, &h->central[s->spc].partial[swept_ix(h)], s);
 	}
 }
 
@@ -1201,10 +1217,12 @@ static int check_place(const struct span_heap *h, const struct mspan *s,
 	if (s->cached)
 		ok = s->sweepgen == h->sweepgen + 3 || s->sweepgen == h->sweepgen + 1;
 	else if (s->sweepgen == h->sweepgen)
-		ok = s->set == &c->partial[sw] || s->set == &c->full[sw];
+		ok = s->set == set_code(h, &c->partial[sw]) ||
+		     s->set == set_code(h, &c->full[sw]);
 	else
 		ok = s->sweepgen == h->sweepgen - 2 &&
-		     (s->set == &c->partial[!sw] || s->set == &c->full[!sw]);
+		     (s->set == set_code(h, &c->partial[!sw]) ||
+		      s->set == set_code(h, &c->full[!sw]));
 	if (!ok)
 		return SIM_ERR(err, SIM_ECHECK, "span: span at 0x%llx (sweepgen %u, "
 			       "heap %u) is in the wrong set",
@@ -1248,7 +1266,7 @@ static int span_check(void *self, struct sim_err *err)
 			i++;
 			continue;
 		}
-		if (page_of(h, s->base) != i || s->state != ST_INUSE)
+		if (page_of(h, s->base) != i || s->npages == 0)
 			return SIM_ERR(err, SIM_ECHECK, "span: bad span map at page %llu",
 				       (unsigned long long)i);
 		uint64_t bits = pa_bits_count(s->bits, 0, s->nelems);

@@ -355,12 +355,17 @@ static uint32_t fx_node(const struct buddy *b, uint32_t id)
 	return b->fix[fx_slot(b, id)];
 }
 
-/* Rebuild the index with cap entries.  1, or 0 when the host is out of
- * memory (index unchanged). */
+/* Rebuild the index with cap entries from the pool's nodes in use (a
+ * dropped node's id is NIL).  The table is resized where it is (realloc,
+ * which for a table this large moves pages rather than copying them), so
+ * the old and the new table are not both resident at the peak: before, a
+ * rebuild held both.  1, or 0 when the host is out of memory (index
+ * unchanged). */
 static int fx_rehash(struct buddy *b, uint32_t cap)
 {
-	uint32_t *e = strat_halloc(b->env, (size_t)cap * sizeof *e), *old = b->fix;
-	uint32_t oldcap = b->fcap;
+	uint32_t *e = strat_hrealloc(b->env, b->fix,
+				     (size_t)b->fcap * sizeof *e,
+				     (size_t)cap * sizeof *e);
 	if (!e)
 		return 0;
 	for (uint32_t i = 0; i < cap; i++)
@@ -368,11 +373,9 @@ static int fx_rehash(struct buddy *b, uint32_t cap)
 	b->fix = e;
 	b->fcap = cap;
 	b->fshift = 32 - log2u(cap);
-	for (uint32_t i = 0; i < oldcap; i++) {
-		if (old[i] != NIL)
-			e[fx_slot(b, b->pool[old[i]].id)] = old[i];
-	}
-	strat_hfree(b->env, old, (size_t)oldcap * sizeof *old);
+	for (uint32_t n = 0; n < b->npool; n++)
+		if (b->pool[n].id != NIL)
+			e[fx_slot(b, b->pool[n].id)] = n;
 	return 1;
 }
 
@@ -461,6 +464,7 @@ static void node_del(struct buddy *b, uint32_t n)
 		}
 	}
 	b->fix[i] = NIL;
+	b->pool[n].id = NIL;
 	b->pool[n].next = b->pool_free;
 	b->pool_free = n;
 	b->fn--;

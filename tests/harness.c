@@ -55,6 +55,23 @@ const char *harness_allocsim(void)
 	return b && b[0] ? b : "build/allocsim";
 }
 
+int harness_cli_setup(void **state)
+{
+	static struct harness_cli f;
+	memset(&f, 0, sizeof f);
+	f.bin = harness_allocsim();
+	snprintf(f.dir, sizeof f.dir, "%s", harness_tmpdir());
+	*state = &f;
+	return 0;
+}
+
+int harness_cli_teardown(void **state)
+{
+	struct harness_cli *f = *state;
+	harness_rmtree(f->dir);
+	return 0;
+}
+
 const char *harness_tmpdir(void)
 {
 	static char buf[64];

@@ -37,6 +37,20 @@ int harness_write_file(const char *path, const char *text);
  * sets it; under valgrind it is a command line) or build/allocsim. */
 const char *harness_allocsim(void);
 
+/* The fixture of the tests that drive the allocsim binary: the binary, a
+ * fresh temporary folder (removed at teardown) and room for a command's
+ * output.  harness_cli_setup/teardown are cmocka setup/teardown functions;
+ * *state is the struct harness_cli. */
+struct harness_cli {
+	const char *bin;
+	char dir[128];
+	char out[1 << 16];
+};
+int harness_cli_setup(void **state);
+int harness_cli_teardown(void **state);
+#define HARNESS_CLI_TEST(t) \
+	cmocka_unit_test_setup_teardown(t, harness_cli_setup, harness_cli_teardown)
+
 /* Run a shell command line, capturing stdout+stderr into out (size n).
  * Returns the exit status (or -1). */
 int harness_run(const char *cmdline, char *out, size_t n);

@@ -28,33 +28,11 @@
 /* A derived file of that experiment, written by its .post. */
 #define DERIVED "data/sizes/sizes.csv"
 
-struct fix {
-	const char *bin;
-	char dir[128];
-	char out[1 << 16];
-};
-
-static int setup(void **state)
-{
-	static struct fix f;
-	memset(&f, 0, sizeof f);
-	f.bin = harness_allocsim();
-	snprintf(f.dir, sizeof f.dir, "%s", harness_tmpdir());
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	harness_rmtree(f->dir);
-	return 0;
-}
 
 /* Run scripts/figures with ARGS formatted from fmt; its exit status. */
-static int figures(struct fix *f, const char *fmt, ...)
+static int figures(struct harness_cli *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static int figures(struct fix *f, const char *fmt, ...)
+static int figures(struct harness_cli *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -65,7 +43,7 @@ static int figures(struct fix *f, const char *fmt, ...)
 
 static void test_check_reproduces(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	int st = figures(f, "--check --allocsim %s -j 2 " EXPERIMENT, f->bin);
 	if (st != 0)
 		fail_msg("figures --check " EXPERIMENT " exited %d:\n%s", st, f->out);
@@ -107,7 +85,7 @@ static int corrupt_copy(const char *path)
 
 static void test_check_names_a_changed_file(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	char sums[256];
 	snprintf(sums, sizeof sums, "%s/checksums.sha256", f->dir);
 	assert_int_equal(corrupt_copy(sums), 0);
@@ -120,7 +98,7 @@ static void test_check_names_a_changed_file(void **state)
 
 static void test_unknown_experiment(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	assert_int_equal(figures(f, "--check --allocsim %s no-such-experiment", f->bin), 2);
 	assert_non_null(strstr(f->out, "no experiment paper/experiments/no-such-experiment.lua"));
 }
@@ -140,7 +118,7 @@ static int nonempty(const char *dir, const char *name)
 
 static void test_plot_sweep_folder(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	char file[256], out[256];
 	snprintf(file, sizeof file, "%s/bars.lua", f->dir);
 	snprintf(out, sizeof out, "%s/out", f->dir);
@@ -171,7 +149,7 @@ static void test_plot_sweep_folder(void **state)
  * exist (scripts/paper-refs: the same check without TeX). */
 static void test_paper_refs(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	int st = harness_run("scripts/paper-refs paper", f->out, sizeof f->out);
 	if (st != 0)
 		fail_msg("paper-refs exited %d:\n%s", st, f->out);
@@ -182,7 +160,7 @@ static void test_paper_refs(void **state)
  * line. */
 static void test_paper_refs_names_a_missing_number(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	char cmd[1024], path[512];
 	snprintf(cmd, sizeof cmd,
 		 "mkdir -p %s/p && for d in tables figures experiments; do "
@@ -200,12 +178,12 @@ static void test_paper_refs_names_a_missing_number(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_check_reproduces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_names_a_changed_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_experiment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plot_sweep_folder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paper_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paper_refs_names_a_missing_number, setup, teardown),
+		HARNESS_CLI_TEST(test_check_reproduces),
+		HARNESS_CLI_TEST(test_check_names_a_changed_file),
+		HARNESS_CLI_TEST(test_unknown_experiment),
+		HARNESS_CLI_TEST(test_plot_sweep_folder),
+		HARNESS_CLI_TEST(test_paper_refs),
+		HARNESS_CLI_TEST(test_paper_refs_names_a_missing_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

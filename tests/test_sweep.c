@@ -27,31 +27,9 @@
 #include "harness.h"
 #include "sweep.h"
 
-struct fix {
-	const char *bin;
-	char dir[128];
-	char out[1 << 16];
-};
-
-static int setup(void **state)
-{
-	static struct fix f;
-	memset(&f, 0, sizeof f);
-	f.bin = harness_allocsim();
-	snprintf(f.dir, sizeof f.dir, "%s", harness_tmpdir());
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	harness_rmtree(f->dir);
-	return 0;
-}
 
 /* Write an experiment file text as DIR/name; its path (static). */
-static const char *experiment(struct fix *f, const char *name,
+static const char *experiment(struct harness_cli *f, const char *name,
 			      const char *text)
 {
 	static char path[256];
@@ -91,7 +69,7 @@ static const char two_groups[] =
 
 static void test_expand(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	struct sweep sw;
 	struct sim_err err;
 	const char *file = experiment(f, "two.lua", two_groups);
@@ -148,7 +126,7 @@ static void test_expand(void **state)
 
 static void test_quoting(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	struct sweep sw;
 	struct sim_err err;
 	const char *file = experiment(f, "q.lua",
@@ -205,7 +183,7 @@ static void test_errors(void **state)
 		{"-- nothing", "bad.lua: no sweep{...} call"},
 		{"while true do end", "instruction budget exceeded"},
 	};
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct sweep sw;
 		struct sim_err err;
@@ -271,7 +249,7 @@ static int column(const char *text, const char *name)
 
 static void test_merge(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	struct sweep sw;
 	struct sim_err err;
 	char out[256];
@@ -336,7 +314,7 @@ static void test_merge(void **state)
 
 /* GNU parallel, installed when missing and we are root; else the test
  * fails. */
-static void need_parallel(struct fix *f)
+static void need_parallel(struct harness_cli *f)
 {
 	if (harness_run("command -v parallel", f->out, sizeof f->out) == 0)
 		return;
@@ -349,9 +327,9 @@ static void need_parallel(struct fix *f)
 		fail_msg("apt-get install parallel failed:\n%s", f->out);
 }
 
-static int run(struct fix *f, const char *fmt, ...)
+static int run(struct harness_cli *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static int run(struct fix *f, const char *fmt, ...)
+static int run(struct harness_cli *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -360,7 +338,7 @@ static int run(struct fix *f, const char *fmt, ...)
 	return st;
 }
 
-static void expect(const struct fix *f, const char *text)
+static void expect(const struct harness_cli *f, const char *text)
 {
 	if (!strstr(f->out, text))
 		fail_msg("expected '%s' in the output:\n%s", text, f->out);
@@ -368,7 +346,7 @@ static void expect(const struct fix *f, const char *text)
 
 static void test_local_resume_slurm(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	const char *exp = "tests/lua/sweep_small.lua";
 	char path[512], path2[512];
 	need_parallel(f);
@@ -422,7 +400,7 @@ static void test_local_resume_slurm(void **state)
 
 static void test_failed_run(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	need_parallel(f);
 	const char *exp = experiment(f, "fail.lua",
 		"sweep{ name = \"good\", workloads = {\"tests/data/xz.trace.gz\"},\n"
@@ -450,7 +428,7 @@ static void test_failed_run(void **state)
 
 static void test_emit(void **state)
 {
-	struct fix *f = *state;
+	struct harness_cli *f = *state;
 	int st = run(f, "sweep tests/lua/sweep_small.lua -o %s/emit --emit slurm "
 		     "--max-tasks 5", f->dir);
 	if (st != 0)
@@ -487,14 +465,13 @@ static void test_emit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_emit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_run, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_local_resume_slurm, setup,
-						teardown),
+		HARNESS_CLI_TEST(test_expand),
+		HARNESS_CLI_TEST(test_quoting),
+		HARNESS_CLI_TEST(test_errors),
+		HARNESS_CLI_TEST(test_merge),
+		HARNESS_CLI_TEST(test_emit),
+		HARNESS_CLI_TEST(test_failed_run),
+		HARNESS_CLI_TEST(test_local_resume_slurm),
 	};
 	return cmocka_run_group_tests_name("sweep", tests, NULL, NULL);
 }

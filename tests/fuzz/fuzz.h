@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * one file per slot (0..3), reused from input to input.  NULL when the
  * host cannot make one. */
 const char *fuzz_file(int slot, const void *data, size_t n);
+
+/* Registered strategy number k, modulo how many there are. */
+const struct strategy_ops *fuzz_strategy(size_t k);
+
+/* An engine for ops with its default parameters, the strategy's own check
+ * every check_every events, no series and the simulated OS capped at
+ * FUZZ_MAX_MAPPED; NULL (err says why) when it cannot start. */
+struct engine *fuzz_engine(const struct strategy_ops *ops,
+			   uint64_t check_every, struct sim_err *err);
 
 /* Bounds for one input: the simulated OS may map at most this much, the
  * Lua state may use at most this much, and scripts get this many events

@@ -32,17 +32,9 @@ static void bug(const char *what, const char *msg)
 	abort();
 }
 
-static const struct strategy_ops *pick(size_t k)
-{
-	size_t count = 0;
-	while (strategy_registry[count])
-		count++;
-	return strategy_registry[k % count];
-}
-
 static void run_script(const char *path, size_t size)
 {
-	const struct strategy_ops *ops = pick(size / 2);
+	const struct strategy_ops *ops = fuzz_strategy(size / 2);
 	struct workload_opts wl;
 	memset(&wl, 0, sizeof wl);
 	wl.max_events = FUZZ_MAX_EVENTS;
@@ -54,16 +46,8 @@ static void run_script(const char *path, size_t size)
 	struct sim_err err;
 	if (lsim_source_open(path, 7, &wl, &src, &err) != SIM_OK)
 		return;   /* syntax errors end here */
-	union param_value pv[64];
-	struct engine_config cfg;
-	struct engine *e;
-	engine_config_default(&cfg);
-	cfg.check = 1;
-	cfg.check_every = 256;
-	cfg.sample_every = 0;
-	cfg.os.faults.max_mapped_bytes = FUZZ_MAX_MAPPED;
-	if (strat_params_default(ops, pv, &err) != SIM_OK ||
-	    engine_create(&cfg, ops, pv, &e, &err) != SIM_OK)
+	struct engine *e = fuzz_engine(ops, 256, &err);
+	if (!e)
 		bug("cannot start a run", err.msg);
 	volatile sig_atomic_t stop = 0;
 	int rc = src.drive(src.ctx, e, &stop, &err);

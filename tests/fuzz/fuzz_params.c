@@ -73,14 +73,6 @@ static int split(const uint8_t *data, size_t n, char *buf, char **line)
 	return k;
 }
 
-static const struct strategy_ops *pick(unsigned k)
-{
-	unsigned count = 0;
-	while (strategy_registry[count])
-		count++;
-	return strategy_registry[k % count];
-}
-
 /* ---- mode 0: parameters and fault plans, then a run ----------------------- */
 
 static void set_line(const struct strategy_ops *ops, union param_value *pv,
@@ -240,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	int n = split(data + 1, size - 1, buf, line);
 	switch (data[0] % 3) {
-	case 0: mode_params(pick(data[0] >> 2), line, n); break;
+	case 0: mode_params(fuzz_strategy(data[0] >> 2), line, n); break;
 	case 1: mode_cli(line, n); break;
 	default: mode_workload(line, n); break;
 	}

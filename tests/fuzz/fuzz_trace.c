@@ -118,21 +118,10 @@ static void round_trip(const char *path, const struct sim_event *ev, long n,
 
 static void replay(const struct sim_event *ev, long n, int strategy)
 {
-	int count = 0;
-	while (strategy_registry[count])
-		count++;
-	const struct strategy_ops *ops = strategy_registry[strategy % count];
-	union param_value pv[64];
-	struct engine_config cfg;
+	const struct strategy_ops *ops = fuzz_strategy((size_t)strategy);
 	struct sim_err err;
-	struct engine *e;
-	engine_config_default(&cfg);
-	cfg.check = 1;
-	cfg.check_every = 64;
-	cfg.sample_every = 0;
-	cfg.os.faults.max_mapped_bytes = FUZZ_MAX_MAPPED;
-	if (strat_params_default(ops, pv, &err) != SIM_OK ||
-	    engine_create(&cfg, ops, pv, &e, &err) != SIM_OK)
+	struct engine *e = fuzz_engine(ops, 64, &err);
+	if (!e)
 		bug("cannot start a run", err.msg);
 	int rc = SIM_OK;
 	for (long i = 0; i < n && rc == SIM_OK; i++)

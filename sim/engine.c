@@ -385,7 +385,7 @@ static int new_slot(struct engine *e, uint64_t id, struct obj **slot,
 	struct obj *o = objtab_slot_for(&e->objs, id);
 	if (!o)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
-	if (o->id)
+	if (obj_used(o))
 		return SIM_ERR(err, SIM_EWORKLOAD,
 			       "event %" PRIu64 ": ID %" PRIu64 " is already live",
 			       e->st.cur.event, id);

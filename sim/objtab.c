@@ -4,9 +4,9 @@
  * there are no tombstones, growth by half at 70 % load; it never shrinks
  * (see objtab_remove).
  *
- * Host memory is the point of this layout (`make bench-scale`): 24-byte
+ * Host memory is the point of this layout (`make bench-scale`): 16-byte
  * slots, a capacity that grows by 1.5x rather than 2x (so the table is 47
- * to 70 % full, 34 to 51 bytes a live object), and a resize that never
+ * to 70 % full, 23 to 34 bytes a live object), and a resize that never
  * holds both tables whole: the slots live in their own mapping, and the
  * old one is unmapped piece by piece as it is copied (see grow).
  */
@@ -142,16 +142,29 @@ static void spill_remove(struct objtab *t, uint64_t id)
 const struct obj_block *objtab_spilled(const struct objtab *t,
 				       const struct obj *o)
 {
-	return &spill_find(t, o->id)->b;
+	return &spill_find(t, obj_id(o))->b;
 }
 
 /* ---- the table ------------------------------------------------------------ */
 
-/* Put o in a table known to have room and not to hold o->id. */
+struct obj *objtab_find_big(const struct objtab *t, uint64_t id, int empty)
+{
+	uint64_t key = objtab_key(id);
+	for (uint64_t i = objtab_home(t, id);; i = next_slot(t, i)) {
+		struct obj *o = &t->slots[i];
+		uint64_t k = obj_key(o);
+		if (k == 0)
+			return empty ? o : NULL;
+		if (k == key && (key != OBJ_KEY_BIG || obj_id(o) == id))
+			return o;
+	}
+}
+
+/* Put o in a table known to have room and not to hold its ID. */
 static void place(struct objtab *t, const struct obj *o)
 {
-	uint64_t i = objtab_home(t, o->id);
-	while (t->slots[i].id)
+	uint64_t i = objtab_home(t, obj_id(o));
+	while (obj_used(&t->slots[i]))
 		i = next_slot(t, i);
 	t->slots[i] = *o;
 }
@@ -171,7 +184,7 @@ int objtab_grow(struct objtab *t)
 	set_cap(t, s, cap);
 	size_t released = 0;
 	for (uint64_t i = 0; i < oldcap; i++) {
-		if (old[i].id)
+		if (obj_used(&old[i]))
 			place(t, &old[i]);
 		if ((i + 1) * sizeof *old - released >= RELEASE_STEP) {
 			munmap((char *)old + released, RELEASE_STEP);
@@ -183,15 +196,18 @@ int objtab_grow(struct objtab *t)
 	return 0;
 }
 
-/* objtab_fill's rare path: a block that does not pack goes to the spill
- * map, and its slot says so. */
+/* objtab_fill's rare path: a block or an ID that does not pack goes to
+ * the spill map, and its slot says so (a big ID keeps the whole ID in the
+ * slot, for the probes that must tell it from another). */
 int objtab_fill_spilled(struct objtab *t, struct obj *o, uint64_t id,
 			const struct obj_block *b)
 {
 	if (spill_put(t, id, b) != 0)
 		return -1;
-	*o = (struct obj){id, (b->addr & OBJ_LOW48) | (OBJ_SPILLED & 0xFFFF) << 48,
-			  (b->size & OBJ_LOW48) | (OBJ_SPILLED >> 16) << 48};
+	uint64_t key = objtab_key(id);
+	uint64_t rest = key == OBJ_KEY_BIG ? id : 0;   /* see struct obj */
+	*o = (struct obj){OBJ_XSPILL << 48 | (rest & OBJ_LOW48),
+			  key | (rest >> 48) << 32};
 	t->count++;
 	return 0;
 }
@@ -204,18 +220,19 @@ int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
 
 void objtab_remove(struct objtab *t, struct obj *o)
 {
-	if (obj_excess(o) == OBJ_SPILLED)
-		spill_remove(t, o->id);
+	if (obj_spilled(o))
+		spill_remove(t, obj_id(o));
 	uint64_t i = (uint64_t)(o - t->slots);
 	/* Backward shift: pull later members of the probe run into the hole. */
-	for (uint64_t j = next_slot(t, i); t->slots[j].id; j = next_slot(t, j)) {
-		uint64_t home = objtab_home(t, t->slots[j].id);
+	for (uint64_t j = next_slot(t, i); obj_used(&t->slots[j]);
+	     j = next_slot(t, j)) {
+		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
 		if (distance(t, home, j) >= distance(t, i, j)) {
 			t->slots[i] = t->slots[j];
 			i = j;
 		}
 	}
-	t->slots[i].id = 0;
+	t->slots[i] = (struct obj){0, 0};
 	t->count--;
 	/* The table never shrinks: it stays sized to the peak live set, which
 	 * bounds it anyway, and a workload whose live set swings (a program

@@ -2,7 +2,7 @@
  * objtab.h - the engine's object table: workload object ID -> the block the
  * strategy gave it (address, requested size, usable size).  An open-
  * addressing hash keyed by ID, sized to the live set (not to the number of
- * IDs ever used), 24 bytes a slot: at 10 million live objects it is most of
+ * IDs ever used), 16 bytes a slot: at 10 million live objects it is most of
  * the simulator's host memory, so the block is packed (see struct obj).
  */
 #ifndef SIM_OBJTAB_H
@@ -11,20 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One slot.  The address and the requested size take 48 bits each (the
- * simulated address space ends below 2^47, and sizes are at most 2^48);
- * the usable size is kept as its excess over the requested size, a 32-bit
- * number split over the two top halfwords.  An excess of OBJ_SPILLED means
- * the block did not fit - an excess of 4 GiB or more, or a strategy that
- * broke the contract - and the table's spill map holds it whole. */
+/* One slot.  The ID is kept as a 32-bit key: trace IDs are dense (each new
+ * object takes the next one), so a run meets an ID of 2^32 - 1 or more
+ * only after four billion objects.  The address takes 48 bits (the
+ * simulated address space ends below 2^47), the requested size 32 and the
+ * usable size its excess over the requested size, 16.  What does not fit
+ * - a bigger ID, size or excess, or a strategy that reports less than the
+ * size - the table's spill map holds whole, and the slot says so with an
+ * excess of OBJ_XSPILL.  A big ID's slot has the key OBJ_KEY_BIG and the
+ * whole ID in the other fields: the low 48 bits in lo, the rest in hi's
+ * size. */
 struct obj {
-	uint64_t id;         /* 0 marks an empty slot */
-	uint64_t lo;         /* address | excess bits 0-15 << 48 */
-	uint64_t hi;         /* requested size | excess bits 16-31 << 48 */
+	uint64_t lo;         /* address | excess << 48 */
+	uint64_t hi;         /* key | requested size << 32; key 0: empty */
 };
 
 #define OBJ_LOW48   ((UINT64_C(1) << 48) - 1)
-#define OBJ_SPILLED UINT64_C(0xFFFFFFFF)
+#define OBJ_XSPILL  UINT64_C(0xFFFF)
+#define OBJ_KEY_BIG UINT64_C(0xFFFFFFFF)
 
 /* A block as the engine uses it. */
 struct obj_block {
@@ -46,6 +50,30 @@ struct objtab {
 	uint64_t spill_mask, spill_count;
 };
 
+/* The key a slot holds for id. */
+static inline uint64_t objtab_key(uint64_t id)
+{
+	return id < OBJ_KEY_BIG ? id : OBJ_KEY_BIG;
+}
+
+static inline uint64_t obj_key(const struct obj *o)
+{
+	return (uint32_t)o->hi;
+}
+
+static inline int obj_used(const struct obj *o)
+{
+	return obj_key(o) != 0;
+}
+
+/* The ID of the object in slot o. */
+static inline uint64_t obj_id(const struct obj *o)
+{
+	if (obj_key(o) != OBJ_KEY_BIG)
+		return obj_key(o);
+	return (o->lo & OBJ_LOW48) | (o->hi >> 32) << 48;
+}
+
 /* The home slot of id: a multiplicative hash scaled to the capacity.  The
  * home is monotone in the hash, so a grown table keeps the old one's order
  * (the resize relies on it, see objtab.c). */
@@ -57,8 +85,8 @@ static inline uint64_t objtab_home(const struct objtab *t, uint64_t id)
 
 /* Ask the CPU to fetch id's home slot now: a free or a new ID lands on a
  * random slot of a table bigger than the caches, so the engine prefetches
- * a few events ahead of the one it handles.  A 24-byte slot may straddle
- * two cache lines, and a probe often reads the next slot: fetch both. */
+ * a few events ahead of the one it handles.  A probe often reads the next
+ * slot too, which may be in the next cache line: fetch both. */
 static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 {
 	const char *p = (const char *)&t->slots[objtab_home(t, id)];
@@ -70,14 +98,27 @@ static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 int objtab_init(struct objtab *t);
 void objtab_free(struct objtab *t);
 
+/* The slot of a big ID (objtab_key(id) == OBJ_KEY_BIG) or of ID 0, for
+ * objtab_find and objtab_slot_for (objtab.c): the whole ID is compared. */
+struct obj *objtab_find_big(const struct objtab *t, uint64_t id, int empty);
+
+/* IDs 1 to 2^32 - 2, the ones the inline probes handle. */
+static inline int objtab_small_id(uint64_t id)
+{
+	return id - 1 < OBJ_KEY_BIG - 1;
+}
+
 /* The slot of the object with id, or NULL. */
 static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
 {
+	if (__builtin_expect(!objtab_small_id(id), 0))
+		return objtab_find_big(t, id, 0);
 	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
 		struct obj *o = &t->slots[i];
-		if (o->id == id)
+		uint64_t k = obj_key(o);
+		if (k == id)
 			return o;
-		if (o->id == 0)
+		if (k == 0)
 			return NULL;
 	}
 }
@@ -86,20 +127,19 @@ static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
 const struct obj_block *objtab_spilled(const struct objtab *t,
 				       const struct obj *o);
 
-static inline uint64_t obj_excess(const struct obj *o)
+static inline int obj_spilled(const struct obj *o)
 {
-	return (o->lo >> 48) | (o->hi >> 48) << 16;
+	return (o->lo >> 48) == OBJ_XSPILL;
 }
 
 /* The block in slot o. */
 static inline struct obj_block objtab_block(const struct objtab *t,
 					    const struct obj *o)
 {
-	uint64_t x = obj_excess(o);
-	if (__builtin_expect(x == OBJ_SPILLED, 0))
+	if (__builtin_expect(obj_spilled(o), 0))
 		return *objtab_spilled(t, o);
-	uint64_t size = o->hi & OBJ_LOW48;
-	return (struct obj_block){o->lo & OBJ_LOW48, size, size + x};
+	uint64_t size = o->hi >> 32;
+	return (struct obj_block){o->lo & OBJ_LOW48, size, size + (o->lo >> 48)};
 }
 
 /* Insert a new object (id, nonzero, must not be present) with its block.
@@ -111,7 +151,7 @@ int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b);
  * id is live before it has the block (the engine's allocation: the ID
  * check, then the strategy, then the insert).  objtab_slot_for makes room
  * for one more object (growing the table if need be), then returns id's
- * slot: o->id == id when id is present, else the empty slot where
+ * slot: obj_used(o) when id is present, else the empty slot where
  * objtab_insert would put it; NULL when out of host memory.  objtab_fill
  * stores id and its block in that empty slot, which must still be the one
  * objtab_slot_for returned (no insert or remove since).  0, or -1 when out
@@ -127,9 +167,12 @@ static inline struct obj *objtab_slot_for(struct objtab *t, uint64_t id)
 		return NULL;
 	/* The probe stops at id or at the first empty slot: that slot is
 	 * where objtab_insert would put id, so the table comes out the same. */
+	if (__builtin_expect(!objtab_small_id(id), 0))
+		return objtab_find_big(t, id, 1);
 	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
 		struct obj *o = &t->slots[i];
-		if (o->id == id || o->id == 0)
+		uint64_t k = obj_key(o);
+		if (k == id || k == 0)
 			return o;
 	}
 }
@@ -137,12 +180,11 @@ static inline struct obj *objtab_slot_for(struct objtab *t, uint64_t id)
 static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
 			      const struct obj_block *b)
 {
-	uint64_t x = b->usable - b->size;
-	if (__builtin_expect(b->addr > OBJ_LOW48 || b->size > OBJ_LOW48 ||
-			     b->usable < b->size || x >= OBJ_SPILLED, 0))
+	uint64_t x = b->usable - b->size;   /* huge when usable < size */
+	if (__builtin_expect(b->addr > OBJ_LOW48 || b->size > UINT32_MAX ||
+			     x >= OBJ_XSPILL || id >= OBJ_KEY_BIG, 0))
 		return objtab_fill_spilled(t, o, id, b);
-	*o = (struct obj){id, b->addr | (x & 0xFFFF) << 48,
-			  b->size | (x >> 16) << 48};
+	*o = (struct obj){b->addr | x << 48, id | b->size << 32};
 	t->count++;
 	return 0;
 }

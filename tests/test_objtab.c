@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -34,20 +35,49 @@ static uint64_t mix(uint64_t x)
 	return x ^ x >> 31;
 }
 
-/* Object k's block: mostly small, every 97th one that does not pack. */
+/* Object k's block: mostly small; every 97th at or just past the edge of
+ * what a slot packs (a 48-bit address, a 32-bit size, an excess below
+ * 0xFFFF). */
 static struct obj_block block_of(uint64_t k)
 {
 	uint64_t r = mix(k + 1000003);
 	struct obj_block b = {r & ((UINT64_C(1) << 47) - 16), 1 + (r >> 52), 0};
 	b.usable = b.size + (r >> 40 & 31);
-	switch (k % 97 == 0 ? k / 97 % 4 : 4) {
+	switch (k % 97 == 0 ? k / 97 % 9 : 9) {
 	case 0: b.usable = b.size + (UINT64_C(1) << 32); break; /* excess 4 GiB */
 	case 1: b.size = UINT64_C(1) << 48; b.usable = b.size; break;
 	case 2: b.addr = UINT64_MAX - 4095; break;
 	case 3: b.usable = b.size - 1; break;   /* a broken strategy's */
+	case 4: b.size = UINT64_C(1) << 32; b.usable = b.size; break;
+	case 5: b.size = UINT32_MAX; b.usable = b.size + 0xFFFE; break; /* packs */
+	case 6: b.usable = b.size + 0xFFFF; break;
+	case 7: b.addr = OBJ_LOW48; break;                            /* packs */
+	case 8: b.addr = OBJ_LOW48 + 1; break;
 	default: break;
 	}
 	return b;
+}
+
+/* Object k's ID: distinct, mostly below 2^32 - 1 (the slot's key) in a
+ * scrambled order, every 89th one above, and the IDs either side of the
+ * edge. */
+static uint64_t id_of(uint64_t k)
+{
+	switch (k) {
+	case 1: return OBJ_KEY_BIG - 1;
+	case 2: return OBJ_KEY_BIG;
+	case 3: return OBJ_KEY_BIG + 1;
+	default: break;
+	}
+	if (k % 89 == 0)
+		return mix(k) | UINT64_C(1) << 63;
+	return 1 + (uint32_t)(k * UINT32_C(2654435761)) % (OBJ_KEY_BIG - 2);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
 }
 
 static void check_all(const struct objtab *t, const struct model *m)
@@ -80,9 +110,14 @@ static void test_model(void **state)
 	assert_non_null(m);
 	assert_int_equal(objtab_init(&t), 0);
 	for (int k = 0; k < N; k++) {
-		m->id[k] = mix(k) | 1;
+		m->id[k] = id_of((uint64_t)k);
 		m->b[k] = block_of((uint64_t)k);
 	}
+	uint64_t sorted[N];
+	memcpy(sorted, m->id, sizeof sorted);
+	qsort(sorted, N, sizeof *sorted, cmp_u64);
+	for (int k = 1; k < N; k++)
+		assert_true(sorted[k] != sorted[k - 1]);
 	/* Fill in rounds, removing a pseudo-random third after each, so
 	 * removals cross resizes and probe runs that wrap around. */
 	for (int round = 0; round < 4; round++) {
@@ -109,7 +144,7 @@ static void test_model(void **state)
 	free(m);
 }
 
-/* 24-byte slots at least 7/15 full (growth by half at 70 %): under 52
+/* 16-byte slots at least 7/15 full (growth by half at 70 %): under 35
  * bytes an object, plus a page of rounding. */
 static void test_host_bytes(void **state)
 {
@@ -119,7 +154,7 @@ static void test_host_bytes(void **state)
 	for (uint64_t n = 1; n <= 300000; n++) {
 		struct obj_block b = {16 * n, 24, 32};
 		assert_int_equal(objtab_insert(&t, n, &b), 0);
-		if (n % 1000 == 0 && objtab_host_bytes(&t) > n * 52 + 65536)
+		if (n % 1000 == 0 && objtab_host_bytes(&t) > n * 35 + 65536)
 			fail_msg("%llu bytes for %llu objects",
 				 (unsigned long long)objtab_host_bytes(&t),
 				 (unsigned long long)n);

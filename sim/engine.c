@@ -217,7 +217,10 @@ static int put_row(struct engine *e, const struct series_row *row,
 	return series_write(e->series, row, err);
 }
 
-static void hold_peak(struct engine *e, struct pending *p)
+/* Out of line: a new peak is rare after a run's first phase, and inlined
+ * into note_gauges it made every event save and restore registers. */
+__attribute__((noinline, cold)) static void hold_peak(struct engine *e,
+						       struct pending *p)
 {
 	fill_row(e, &p->row, p->counters);
 	if (p->row.phase) {
@@ -722,7 +725,8 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
 /* Returns 1 when background work ran (it may have changed the OS). */
@@ -766,14 +770,17 @@ static int periodic_check(struct engine *e, struct sim_err *err)
 	return rc != SIM_OK ? blame(e, SIM_ECHECK, 1, err) : SIM_OK;
 }
 
-/* The gauges after an event that happened: peaks and held peak rows. */
-static void note_gauges(struct engine *e)
+/* The gauges after an event that happened: peaks and held peak rows.
+ * Inline: it runs once an event. */
+static inline void note_gauges(struct engine *e)
 {
 	unsigned news = stats_observe(&e->st);
-	if (e->series && (news & STATS_NEW_LIVE_PEAK))
-		hold_peak(e, &e->peak_live);
-	if (e->series && (news & STATS_NEW_HEAP_PEAK))
-		hold_peak(e, &e->peak_heap);
+	if (__builtin_expect(news != 0, 0) && e->series) {
+		if (news & STATS_NEW_LIVE_PEAK)
+			hold_peak(e, &e->peak_live);
+		if (news & STATS_NEW_HEAP_PEAK)
+			hold_peak(e, &e->peak_heap);
+	}
 }
 
 /* At next_due: the series row and the strategy check that are due. */
@@ -830,7 +837,7 @@ static int observe(struct engine *e, const struct sim_event *ev,
 		   struct sim_err *err)
 {
 	note_gauges(e);
-	int ckpt = e->cfg.checkpoint_gc && ev->kind == EV_GC;
+	int ckpt = ev->kind == EV_GC && e->cfg.checkpoint_gc;
 	if (e->st.events >= e->next_due) {
 		int rc = observe_due(e, err);
 		if (rc != SIM_OK)

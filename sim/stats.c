@@ -31,52 +31,6 @@ void stats_init(struct sim_stats *st)
 	memset(st, 0, sizeof *st);
 }
 
-/* The peaks of the gauges other than live, heap and rss (stats_observe
- * raises those three with their snapshots). */
-static void raise_other_peaks(struct stats_snap *peak,
-			      const struct stats_snap *c)
-{
-#define STATS_PEAK(n) if (c->n > peak->n) peak->n = c->n;
-	STATS_PEAK(dead_bytes) STATS_PEAK(alloc_bytes)
-	STATS_PEAK(released_bytes) STATS_PEAK(meta_bytes)
-	STATS_PEAK(live_objects)
-#undef STATS_PEAK
-}
-
-/* raise_other_peaks must cover every gauge but these three. */
-#define STATS_COUNT(n) + 1
-_Static_assert(0 SIM_GAUGES(STATS_COUNT) == 8, "a gauge without a peak");
-#undef STATS_COUNT
-
-unsigned stats_observe(struct sim_stats *st)
-{
-	const struct stats_snap *c = &st->cur;
-	unsigned news = 0;
-	/* Strictly greater: the first moment a peak is reached counts. */
-	if (c->live_bytes > st->peak.live_bytes) {
-		st->at_live_peak = *c;
-		st->peak.live_bytes = c->live_bytes;
-		news |= STATS_NEW_LIVE_PEAK;
-	}
-	if (c->heap_bytes > st->peak.heap_bytes) {
-		st->at_heap_peak = *c;
-		st->peak.heap_bytes = c->heap_bytes;
-		news |= STATS_NEW_HEAP_PEAK;
-	}
-	if (c->rss_bytes > st->peak.rss_bytes) {
-		st->at_rss_peak = *c;
-		st->peak.rss_bytes = c->rss_bytes;
-	}
-	raise_other_peaks(&st->peak, c);
-	if (c->live_bytes) {
-		double live = (double)c->live_bytes;
-		st->jw1_sum += (double)c->heap_bytes / live;
-		st->rss_jw1_sum += (double)c->rss_bytes / live;
-		st->jw1_n++;
-	}
-	return news;
-}
-
 /* Set measure i to (num / den - 1) * 100 when den > 0. */
 static void set_pct(struct sim_measures *m, int i, double num, double den)
 {

@@ -43,6 +43,7 @@ help:
 	@echo "make run      install missing packages (as root), build, run the default experiment"
 	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
 	@echo "make bench    replay the benchmark traces and print events/s"
+	@echo "make bench-instr  instructions an event per strategy, under callgrind (INSTR_ARGS=\"-e N -l N S...\")"
 	@echo "make figures  run paper/experiments/*.lua: data, figures, tables, paper/checksums.sha256 (FIGURES=\"a b\", JOBS=N)"
 	@echo "make figures-check  rerun them in a temporary folder and compare with paper/checksums.sha256"
 	@echo "make replay   build/replay: a trace on the real allocator (scripts/validate-glibc)"
@@ -175,6 +176,12 @@ $(SCALE): $(BUILD)/tools/scale/scale.o $(BUILD)/libsim.a
 
 bench-scale: $(BUILD)/allocsim $(SCALE)
 	./$(SCALE) $(SCALE_ARGS) $(BUILD)/allocsim
+
+# Instructions an event in engine_step under callgrind (scripts/bench-instr):
+# the speed figure the machine's load does not move.
+.PHONY: bench-instr
+bench-instr: $(BUILD)/allocsim $(SCALE)
+	./scripts/bench-instr $(INSTR_ARGS)
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------
 # Each tests/fuzz/fuzz_<t>.c is a libFuzzer target.  `make fuzz` builds

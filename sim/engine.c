@@ -50,6 +50,7 @@ struct engine {
 	uint64_t last_row_event;
 	int reclaim;
 	struct gc *gc;              /* GC mode only (gc.h) */
+	const struct gc_quick *gcq; /* gc_quick(gc), read after every event */
 	struct pool **pools;        /* sync.Pool models (pool.h) */
 	unsigned npools, nprocs;
 };
@@ -111,9 +112,12 @@ static int choose_reclaim(struct engine *e, const union param_value *params,
 		if (strcmp(e->strat.ops->params[i].name, "gomaxprocs") == 0 &&
 		    params[i].i > 0)
 			e->nprocs = (unsigned)params[i].i;
-	if (e->reclaim == SIM_RECLAIM_GC)
-		return gc_create(e->strat.ops, params, &e->gc, err);
-	return SIM_OK;
+	if (e->reclaim != SIM_RECLAIM_GC)
+		return SIM_OK;
+	int rc = gc_create(e->strat.ops, params, &e->gc, err);
+	if (rc == SIM_OK)
+		e->gcq = gc_quick(e->gc);
+	return rc;
 }
 
 /* The next event count at which a series row, a strategy check or a
@@ -425,8 +429,10 @@ static inline int bad_request(struct engine *e, const struct sim_event *ev,
 	return SIM_OK;
 }
 
+/* An allocation; kind_flags are the STRAT_* flags its kind implies (the
+ * dispatch knows them, so the hot path tests no kind). */
 static int do_alloc(struct engine *e, const struct sim_event *ev,
-		    struct sim_err *err)
+		    unsigned kind_flags, struct sim_err *err)
 {
 	struct obj *slot = NULL;
 	int rc = bad_request(e, ev, err);
@@ -434,9 +440,7 @@ static int do_alloc(struct engine *e, const struct sim_event *ev,
 		rc = new_slot(e, ev->id, &slot, err);
 	if (rc != SIM_OK)
 		return rc;
-	unsigned flags = ev->flags;
-	flags |= ev->kind == EV_CALLOC ? STRAT_ZERO : 0;
-	flags |= ev->kind == EV_MEMALIGN ? STRAT_ALIGNED : 0;
+	unsigned flags = ev->flags | kind_flags;
 	uint64_t usable;
 	uint64_t addr = strat_alloc(&e->strat, ev->tid, ev->size, ev->align,
 				    flags, &usable);
@@ -596,25 +600,24 @@ static int gc_forced(struct engine *e, struct sim_err *err)
 	return rc;
 }
 
-/* After an event in GC mode: collect when the pacer says so. */
+/* After an event in GC mode: collect when the pacer says so.  The usual
+ * answers (the periodic GC not due; without a memory limit, heapLive
+ * against the cached trigger) are tested here, inline, from gc_quick. */
 static int gc_maybe(struct engine *e, int alloc, struct sim_err *err)
 {
-	struct gc_heap h = {0, 0, 0, 0};
-	int due;
-	if (alloc && gc_live_only(e->gc)) {
-		/* heapLive is all the pacer reads: one counter, not all */
-		int ix = gc_live_counter(e->gc);
-		uint64_t live = ix >= 0 ? strat_counter(&e->strat, (size_t)ix,
+	const struct gc_quick *q = e->gcq;
+	int due = e->st.cur.t_ns > q->force_after;
+	if (!due && alloc && q->live_only) {
+		uint64_t live = q->ix_live >= 0
+					? strat_counter(&e->strat, (size_t)q->ix_live,
 							e->counters)
 					: e->st.cur.alloc_bytes;
-		due = gc_due_live(e->gc, live, e->st.cur.t_ns);
-	} else if (alloc) {
+		due = live >= q->trigger;
+	} else if (!due && alloc) {
 		if (gc_wants_counters(e->gc))
 			strat_counters(&e->strat, e->counters);
 		due = gc_due_alloc(e->gc, e->counters, e->st.cur.alloc_bytes,
 				   simos_heap_bytes(e->os), e->st.cur.t_ns);
-	} else {
-		due = gc_due(e->gc, &h, 0, e->st.cur.t_ns);
 	}
 	return due ? gc_cycle(e, err) : SIM_OK;
 }
@@ -646,7 +649,7 @@ static int do_realloc(struct engine *e, const struct sim_event *ev,
 		struct sim_event a = *ev;
 		a.kind = EV_ALLOC;
 		a.id = ev->id2;
-		return do_alloc(e, &a, err);
+		return do_alloc(e, &a, 0, err);
 	}
 	struct obj *o = live_object(e, ev->id, "realloc", err);
 	if (!o)
@@ -695,9 +698,11 @@ static int dispatch(struct engine *e, const struct sim_event *ev,
 {
 	switch (ev->kind) {
 	case EV_ALLOC:
+		return do_alloc(e, ev, 0, err);
 	case EV_CALLOC:
+		return do_alloc(e, ev, STRAT_ZERO, err);
 	case EV_MEMALIGN:
-		return do_alloc(e, ev, err);
+		return do_alloc(e, ev, STRAT_ALIGNED, err);
 	case EV_FREE:
 		return do_free(e, ev, err);
 	case EV_REALLOC:

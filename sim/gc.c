@@ -127,7 +127,19 @@ struct gc {
 	uint64_t last_gc_ns, cycles;
 	uint64_t trigger;        /* cached when it cannot change (no limit) */
 	int ix_live, ix_alloc, ix_ready, ix_idle, ix_released;
+	struct gc_quick quick;   /* set_quick */
 };
+
+/* The periodic GC of gc_due (now_ns - last_gc_ns > GC_FORCE_PERIOD) as a
+ * bound, and the cached trigger: gc_quick's fields. */
+static void set_quick(struct gc *g)
+{
+	int periodic = g->cycles && g->pacer.gogc >= 0 &&
+		       g->last_gc_ns <= UINT64_MAX - GC_FORCE_PERIOD;
+	g->quick = (struct gc_quick){
+		periodic ? g->last_gc_ns + GC_FORCE_PERIOD : UINT64_MAX,
+		g->trigger, !g->pacer.memlimit, g->ix_live};
+}
 
 static int counter_ix(const struct strategy_ops *ops, const char *name)
 {
@@ -187,6 +199,7 @@ int gc_create(const struct strategy_ops *ops, const union param_value *params,
 	g->ix_released = counter_ix(ops, "heap_released");
 	struct gc_heap h = {0, 0, 0, 0};
 	g->trigger = gc_trigger(&g->pacer, &h);
+	set_quick(g);
 	*out = g;
 	return SIM_OK;
 }
@@ -311,28 +324,14 @@ int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 	return h->live >= t;
 }
 
-int gc_live_only(const struct gc *g)
+const struct gc_quick *gc_quick(const struct gc *g)
 {
-	return !g->pacer.memlimit;
-}
-
-int gc_live_counter(const struct gc *g)
-{
-	return g->ix_live;
-}
-
-int gc_due_live(const struct gc *g, uint64_t heap_live, uint64_t now_ns)
-{
-	struct gc_heap h = {heap_live, 0, 0, 0};
-	return gc_due(g, &h, 1, now_ns);
+	return &g->quick;
 }
 
 int gc_due_alloc(const struct gc *g, const uint64_t *c, uint64_t alloc_bytes,
 		 uint64_t os_heap_bytes, uint64_t now_ns)
 {
-	if (gc_live_only(g))          /* the trigger is cached: heapLive only */
-		return gc_due_live(g, g->ix_live >= 0 ? c[g->ix_live]
-						       : alloc_bytes, now_ns);
 	struct gc_heap h;
 	gc_read_heap(g, c, alloc_bytes, os_heap_bytes, &h);
 	return gc_due(g, &h, 1, now_ns);
@@ -344,6 +343,7 @@ void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns)
 	g->trigger = gc_trigger(&g->pacer, h);
 	g->last_gc_ns = now_ns;
 	g->cycles++;
+	set_quick(g);
 }
 
 const struct gc_pacer *gc_pacer(const struct gc *g)

@@ -158,19 +158,27 @@ int gc_wants_counters(const struct gc *g);
 int gc_due(const struct gc *g, const struct gc_heap *h, int alloc,
 	   uint64_t now_ns);
 
-/* gc_due after an allocation, reading from the counters (as
- * gc_read_heap does) only what the pacer needs: heapLive, or the whole heap
- * with a memory limit. */
+/* gc_due after an allocation, the heap read from the counters as
+ * gc_read_heap does (with a memory limit the trigger depends on all of
+ * it; without one, gc_quick is the cheaper test). */
 int gc_due_alloc(const struct gc *g, const uint64_t *counters,
 		 uint64_t alloc_bytes, uint64_t os_heap_bytes, uint64_t now_ns);
 
-/* Without a memory limit the trigger is cached and gc_due_alloc reads
- * heapLive alone: then gc_live_only is 1, and the engine may ask
- * gc_due_live with heapLive read from counter gc_live_counter (-1: the
- * engine's alloc_bytes), the one counter, not all of them. */
-int gc_live_only(const struct gc *g);
-int gc_live_counter(const struct gc *g);
-int gc_due_live(const struct gc *g, uint64_t heap_live, uint64_t now_ns);
+/* gc_due's answer in a form the engine tests inline after every event,
+ * kept up to date by gc_create and gc_cycle_done: a cycle is due when
+ * now_ns > force_after (the periodic GC; UINT64_MAX: none due), or after an
+ * allocation, when live_only (no memory limit, so the trigger is fixed
+ * until the next cycle), when heapLive reaches trigger - heapLive read
+ * from the strategy's counter ix_live, or the engine's alloc_bytes when
+ * ix_live is -1: the one counter, not all of them.  Without live_only,
+ * gc_due_alloc decides. */
+struct gc_quick {
+	uint64_t force_after;
+	uint64_t trigger;
+	int live_only;
+	int ix_live;
+};
+const struct gc_quick *gc_quick(const struct gc *g);
 
 /* A cycle ended at now_ns; h is the heap after it (h->live = marked). */
 void gc_cycle_done(struct gc *g, const struct gc_heap *h, uint64_t now_ns);

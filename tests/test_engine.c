@@ -545,6 +545,56 @@ static void test_realloc_unknown(void **state)
 	assert_int_equal(count_calls(OP_REALLOC), 0);
 }
 
+/* IDs either side of the object table's 32-bit key (2^32 - 1 and more go
+ * whole to its spill map) are objects like any other: each free reaches
+ * the strategy with its own block, a realloc moves one to another, a
+ * second free of one is an error. */
+static void test_big_ids(void **state)
+{
+	struct fixture *f = *state;
+	static const uint64_t ids[] = {
+		UINT64_C(0xFFFFFFFE), UINT64_C(0xFFFFFFFF), UINT64_C(1) << 32,
+		UINT64_C(1) << 63 | 5, UINT64_MAX,
+	};
+	const int n = (int)(sizeof ids / sizeof *ids);
+	open_engine(f, &spy_ops);
+	for (int i = 0; i < n; i++)
+		step_ok(f, ev(EV_ALLOC, 0, ids[i], 0, 100 + 32 * (uint64_t)i, 0));
+	step_ok(f, ev(EV_REALLOC, 1, ids[3], UINT64_C(1) << 40, 1000, 0));
+	assert_int_equal(nth_call(OP_REALLOC, 0)->addr, nth_call(OP_ALLOC, 3)->ret);
+	assert_int_equal(step(f, ev(EV_FREE, 0, ids[3], 0, 0, 0)), SIM_EWORKLOAD);
+	int frees = 0;
+	for (int i = n - 1; i >= 0; i--) {
+		if (i == 3)
+			continue;
+		step_ok(f, ev(EV_FREE, 2, ids[i], 0, 0, 0));
+		const struct call *fr = nth_call(OP_FREE, frees++);
+		assert_int_equal(fr->addr, nth_call(OP_ALLOC, i)->ret);
+		assert_int_equal(fr->usable, nth_call(OP_ALLOC, i)->usable);
+		assert_int_equal(step(f, ev(EV_FREE, 0, ids[i], 0, 0, 0)),
+				 SIM_EWORKLOAD);
+	}
+	step_ok(f, ev(EV_FREE, 0, UINT64_C(1) << 40, 0, 0, 0));
+	assert_int_equal(nth_call(OP_FREE, frees)->addr,
+			 nth_call(OP_REALLOC, 0)->ret);
+	/* Enough big IDs that their probe runs meet: each free must still
+	 * find its own block, not another big ID's. */
+	const int m = 1500, a0 = count_calls(OP_ALLOC), f0 = count_calls(OP_FREE);
+	for (int i = 0; i < m; i++)
+		step_ok(f, ev(EV_ALLOC, 0, (UINT64_C(1) << 33) * (uint64_t)(i + 1),
+			      0, 16, 0));
+	for (int i = 0; i < m; i++) {
+		step_ok(f, ev(EV_FREE, 0, (UINT64_C(1) << 33) * (uint64_t)(i + 1),
+			      0, 0, 0));
+		assert_int_equal(nth_call(OP_FREE, f0 + i)->addr,
+				 nth_call(OP_ALLOC, a0 + i)->ret);
+	}
+	const struct sim_stats *st = engine_stats(f->e);
+	assert_int_equal(st->cur.live_objects, 0);
+	assert_int_equal(st->cur.live_bytes, 0);
+	assert_int_equal(st->cur.alloc_bytes, 0);
+}
+
 /* Allocating to an ID that is live is an error, and reaches no strategy. */
 static void test_reused_id(void **state)
 {
@@ -996,6 +1046,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_realloc_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_id_realloc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_id_zero, setup, teardown),

@@ -212,13 +212,56 @@ void gc_destroy(struct gc *g)
 	free(g);
 }
 
-/* The dead list is a byte string of varints (7 bits a byte, low first),
- * four an object: the address less the previous object's (zigzag, so a
- * step down is small too), the size, usable - size (mod 2^64, exact even
- * for a strategy that reports less than the size) and the thread.  It is
- * written once and read once in order, so it needs no random access, and
- * it takes about 10 bytes an object where a struct took 32. */
-#define DEAD_MAX_BYTES 40       /* 10 + 10 + 10 + 5 bytes at most */
+/* The dead list is a byte string, four fields an object: the address
+ * less the previous object's (zigzag, so a step down is small too), the
+ * size, usable - size (mod 2^64, exact even for a strategy that reports
+ * less than the size) and the thread.  It is written once and read once in
+ * order, so it needs no random access, and it takes about 8 bytes an
+ * object where a struct took 32.  The step takes five bytes, one unaligned
+ * store and load, where a varint took a loop a byte (a random address in
+ * a heap of hundreds of megabytes is a five-byte varint anyway; five 0xFF
+ * bytes and eight more hold a step of 2^40 - 1 or more); the other three
+ * are varints (7 bits a byte, low first), one byte for most objects. */
+#define DEAD_MAX_BYTES 40       /* 13 + 10 + 10 + 5 bytes at most */
+#define STEP_BYTES 5
+#define STEP_ESC ((UINT64_C(1) << 8 * STEP_BYTES) - 1)
+
+static inline uint64_t le64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap64(v);
+#else
+	return v;
+#endif
+}
+
+/* All 8 bytes are stored (the list keeps DEAD_MAX_BYTES of room), so
+ * get_step's 8-byte load reads only bytes written. */
+static inline uint8_t *put_step(uint8_t *p, uint64_t zz)
+{
+	uint64_t v = le64(zz);
+	if (__builtin_expect(zz >= STEP_ESC, 0)) {
+		memset(p, 0xFF, 8);
+		memcpy(p + STEP_BYTES, &v, sizeof v);
+		return p + STEP_BYTES + sizeof v;
+	}
+	memcpy(p, &v, sizeof v);
+	return p + STEP_BYTES;
+}
+
+static inline uint64_t get_step(const uint8_t **pp)
+{
+	uint64_t v;
+	memcpy(&v, *pp, sizeof v);
+	*pp += STEP_BYTES;
+	v = le64(v) & STEP_ESC;
+	if (__builtin_expect(v == STEP_ESC, 0)) {
+		memcpy(&v, *pp, sizeof v);
+		*pp += sizeof v;
+		v = le64(v);
+	}
+	return v;
+}
 
 static uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
@@ -231,6 +274,10 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v)
 static uint64_t get_varint(const uint8_t **pp)
 {
 	const uint8_t *p = *pp;
+	if (*p < 0x80) {           /* most sizes, excesses and threads */
+		*pp = p + 1;
+		return *p;
+	}
 	uint64_t v = 0;
 	for (unsigned shift = 0;; shift += 7) {
 		uint8_t b = *p++;
@@ -264,7 +311,7 @@ int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
 		return SIM_ENOMEM;
 	uint64_t step = addr - g->dead_addr;
 	uint8_t *p = g->dead + g->dead_len;
-	p = put_varint(p, step << 1 ^ (uint64_t)-(step >> 63));
+	p = put_step(p, step << 1 ^ (uint64_t)-(step >> 63));
 	p = put_varint(p, size);
 	p = put_varint(p, usable - size);
 	p = put_varint(p, tid);
@@ -279,7 +326,7 @@ int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
 	if (it->pos >= g->dead_len)
 		return 0;
 	const uint8_t *p = g->dead + it->pos;
-	uint64_t zz = get_varint(&p);
+	uint64_t zz = get_step(&p);
 	it->addr += zz >> 1 ^ (uint64_t)-(zz & 1);
 	d->addr = it->addr;
 	d->size = get_varint(&p);

@@ -43,6 +43,8 @@ struct engine {
 	const char *phase;
 	char phase_buf[64];
 	struct simos_meter meter;  /* the OS as read after the last event */
+	const uint64_t *os_version;   /* simos_meter_version(os) */
+	uint64_t meter_version;       /* *os_version when meter was read */
 	uint64_t last_os_cost, next_tick, next_sample, next_check, next_ckpt;
 	uint64_t next_due;         /* the least of the three that are on */
 	uint64_t host_bytes, host_peak;
@@ -150,6 +152,8 @@ int engine_create(const struct engine_config *cfg,
 	e->next_ckpt = cfg->checkpoint_every ? cfg->checkpoint_every : UINT64_MAX;
 	set_next_due(e);
 	int rc = simos_create(&cfg->os, &e->os, err);
+	if (rc == SIM_OK)
+		e->os_version = simos_meter_version(e->os);
 	if (rc == SIM_OK && cfg->check && !(e->shadow = shadow_create()))
 		rc = SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	struct strategy_env env = {e->os, engine_halloc, e, &e->st.cur.t_ns};
@@ -757,9 +761,14 @@ static int advance_clock(struct engine *e)
 	return 1;
 }
 
-/* One call a event reads the OS gauges, its cost and the OOM flag. */
+/* After every event: the OS gauges, its cost and the OOM flag, read
+ * again only when the address space says they may have changed (most
+ * events make no call and no page fault). */
 static void read_os_gauges(struct engine *e)
 {
+	if (*e->os_version == e->meter_version)
+		return;
+	e->meter_version = *e->os_version;
 	simos_read_meter(e->os, &e->meter);
 	e->st.cur.heap_bytes = e->meter.heap_bytes;
 	e->st.cur.rss_bytes = e->meter.rss_bytes;

@@ -59,6 +59,7 @@ struct simos {
 	struct region **slots;       /* open addressing, load <= 1/2 */
 	size_t nslots, nregions;
 	struct region *last;         /* the region of the last write */
+	uint64_t meter_version;      /* changes whenever the meter may have */
 	struct vma *vmas;            /* sorted by start, never overlapping */
 	size_t nvmas, cap;
 	uint64_t brk_cur;
@@ -103,12 +104,14 @@ static uint64_t span_mask(uint64_t b, uint64_t n)
 
 static void bits_set(struct simos *os, int b, uint64_t *word, uint64_t m)
 {
+	os->meter_version++;
 	os->pages[b] += pop(m & ~*word);
 	*word |= m;
 }
 
 static void bits_clear(struct simos *os, int b, uint64_t *word, uint64_t m)
 {
+	os->meter_version++;
 	os->pages[b] -= pop(m & *word);
 	*word &= ~m;
 }
@@ -475,6 +478,7 @@ static uint64_t call_begin(struct simos *os, int kind, uint64_t bytes)
 	os->counts.calls[kind]++;
 	os->counts.bytes[kind] += bytes;
 	os->cost_ns += os->cfg.syscall_ns;
+	os->meter_version++;
 	return os->counts.calls[kind];
 }
 
@@ -592,6 +596,7 @@ int simos_create(const struct simos_config *cfg, struct simos **out,
 		return SIM_ERR(err, SIM_ENOMEM, "simos: out of host memory");
 	}
 	os->cfg = c;
+	os->meter_version = 1;   /* a reader starts at 0: it reads at once */
 	os->slots = slots;
 	os->nslots = FIRST_SLOTS;
 	os->brk_cur = c.brk_base;
@@ -810,6 +815,7 @@ static uint64_t mark_resident(struct simos *os, struct region *r, size_t w,
 	bits_clear(os, B_REL, &r->bits[B_REL][w], m);
 	r->bits[B_RES][w] |= m;
 	os->pages[B_RES] += pop(fresh);
+	os->meter_version++;
 	return pop(fresh);
 }
 
@@ -879,12 +885,14 @@ static int touch_account(struct simos *os, uint64_t addr, uint64_t len,
 	uint64_t max = os->cfg.memory_max, rss;
 	os->counts.page_faults += fresh;
 	os->cost_ns += fresh * os->cfg.fault_ns;
+	os->meter_version++;
 	if (os->pages[B_RES] > os->peak_res)
 		os->peak_res = os->pages[B_RES];
 	rss = os->pages[B_RES] << SIMOS_PAGE_SHIFT;
 	if (!max || !fresh || rss <= max)
 		return SIM_OK;
 	os->oom = 1;
+	os->meter_version++;
 	return SIM_ERR(err, SIM_EOOM,
 		       "simos: OOM kill: write of %" PRIu64 " bytes at 0x%" PRIx64
 		       " raises rss to %" PRIu64 " bytes, over memory.max %" PRIu64,
@@ -978,6 +986,11 @@ uint64_t simos_peak_rss_bytes(const struct simos *os)
 const struct simos_counts *simos_counts(const struct simos *os)
 {
 	return &os->counts;
+}
+
+const uint64_t *simos_meter_version(const struct simos *os)
+{
+	return &os->meter_version;
 }
 
 void simos_read_meter(const struct simos *os, struct simos_meter *m)

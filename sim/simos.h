@@ -169,6 +169,11 @@ struct simos_meter {
 	int oom_killed;
 };
 void simos_read_meter(const struct simos *os, struct simos_meter *m);
+/* A number that changes whenever what simos_read_meter reads may have
+ * changed (page bits, cost, the OOM flag): a reader that kept the last
+ * one it saw skips the call while the number stands.  The pointer stays
+ * valid for the address space's life. */
+const uint64_t *simos_meter_version(const struct simos *os);
 
 /* Counters, the accumulated simulated cost and the OOM flag. */
 const struct simos_counts *simos_counts(const struct simos *os);

@@ -118,9 +118,12 @@ static inline unsigned stats_observe(struct sim_stats *st)
 	}
 	stats_raise_other_peaks(&st->peak, c);
 	if (c->live_bytes) {
-		double live = (double)c->live_bytes;
-		st->jw1_sum += (double)c->heap_bytes / live;
-		st->rss_jw1_sum += (double)c->rss_bytes / live;
+		/* Through int64_t: byte counts are below 2^63, where the
+		 * conversion is the same number, and a signed one is a single
+		 * instruction where an unsigned one is a branch and six. */
+		double live = (double)(int64_t)c->live_bytes;
+		st->jw1_sum += (double)(int64_t)c->heap_bytes / live;
+		st->rss_jw1_sum += (double)(int64_t)c->rss_bytes / live;
 		st->jw1_n++;
 	}
 	return news;

@@ -146,7 +146,7 @@ int engine_create(const struct engine_config *cfg,
 	}
 	e->cfg = *cfg;
 	stats_init(&e->st);
-	e->next_tick = cfg->tick_ns;
+	e->next_tick = cfg->tick_ns ? cfg->tick_ns : UINT64_MAX;   /* no ticks */
 	e->next_sample = cfg->sample_every;
 	e->next_check = cfg->check_every;
 	e->next_ckpt = cfg->checkpoint_every ? cfg->checkpoint_every : UINT64_MAX;
@@ -474,8 +474,8 @@ static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
 /* The workload drops the object in slot o: it is dead until the next
  * cycle sweeps it.  The collector's dead list holds its block from now on,
  * so it leaves the object table at once. */
-static int kill_object(struct engine *e, struct obj *o, uint32_t tid,
-		       struct sim_err *err)
+static inline int kill_object(struct engine *e, struct obj *o,
+			      uint32_t tid, struct sim_err *err)
 {
 	struct obj_block b = objtab_block(&e->objs, o);
 	if (gc_add_dead(e->gc, tid, b.addr, b.usable, b.size) != SIM_OK)
@@ -746,7 +746,7 @@ static int advance_clock(struct engine *e)
 						      c - e->last_os_cost));
 	e->st.cur.t_ns = t;
 	e->last_os_cost = c;
-	if (!p || t < e->next_tick)
+	if (t < e->next_tick || !p)
 		return 0;
 	if ((t - e->next_tick) / p > TICK_CATCHUP)
 		e->next_tick += ((t - e->next_tick) / p - TICK_CATCHUP) * p;

@@ -21,19 +21,6 @@
 #define RELEASE_STEP ((size_t)256 * 1024)
 #define HASH_K UINT64_C(0x9E3779B97F4A7C15)
 
-static uint64_t next_slot(const struct objtab *t, uint64_t i)
-{
-	return i + 1 == t->cap ? 0 : i + 1;
-}
-
-/* Slots from a to b, going forward around the table (b - a wraps below
- * zero exactly when b is before a). */
-static uint64_t distance(const struct objtab *t, uint64_t a, uint64_t b)
-{
-	uint64_t d = b - a;
-	return d < t->cap ? d : d + t->cap;
-}
-
 static size_t map_len(uint64_t cap)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -150,7 +137,7 @@ const struct obj_block *objtab_spilled(const struct objtab *t,
 struct obj *objtab_find_big(const struct objtab *t, uint64_t id, int empty)
 {
 	uint64_t key = objtab_key(id);
-	for (uint64_t i = objtab_home(t, id);; i = next_slot(t, i)) {
+	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
 		struct obj *o = &t->slots[i];
 		uint64_t k = obj_key(o);
 		if (k == 0)
@@ -165,7 +152,7 @@ static void place(struct objtab *t, const struct obj *o)
 {
 	uint64_t i = objtab_home(t, obj_id(o));
 	while (obj_used(&t->slots[i]))
-		i = next_slot(t, i);
+		i = objtab_next(t, i);
 	t->slots[i] = *o;
 }
 
@@ -218,26 +205,9 @@ int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
 	return o ? objtab_fill(t, o, id, b) : -1;
 }
 
-void objtab_remove(struct objtab *t, struct obj *o)
+void objtab_unspill(struct objtab *t, const struct obj *o)
 {
-	if (obj_spilled(o))
-		spill_remove(t, obj_id(o));
-	uint64_t i = (uint64_t)(o - t->slots);
-	/* Backward shift: pull later members of the probe run into the hole. */
-	for (uint64_t j = next_slot(t, i); obj_used(&t->slots[j]);
-	     j = next_slot(t, j)) {
-		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
-		if (distance(t, home, j) >= distance(t, i, j)) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
-	}
-	t->slots[i] = (struct obj){0, 0};
-	t->count--;
-	/* The table never shrinks: it stays sized to the peak live set, which
-	 * bounds it anyway, and a workload whose live set swings (a program
-	 * that builds and drops big structures) would otherwise pay for
-	 * rehashing and fresh pages at every swing. */
+	spill_remove(t, obj_id(o));
 }
 
 uint64_t objtab_host_bytes(const struct objtab *t)

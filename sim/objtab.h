@@ -83,6 +83,21 @@ static inline uint64_t objtab_home(const struct objtab *t, uint64_t id)
 	return (uint64_t)(((unsigned __int128)h * t->cap) >> 64);
 }
 
+/* The slot after i, around the table. */
+static inline uint64_t objtab_next(const struct objtab *t, uint64_t i)
+{
+	return i + 1 == t->cap ? 0 : i + 1;
+}
+
+/* Slots from a to b, going forward around the table (b - a wraps below
+ * zero exactly when b is before a). */
+static inline uint64_t objtab_distance(const struct objtab *t, uint64_t a,
+				       uint64_t b)
+{
+	uint64_t d = b - a;
+	return d < t->cap ? d : d + t->cap;
+}
+
 /* Ask the CPU to fetch id's home slot now: a free or a new ID lands on a
  * random slot of a table bigger than the caches, so the engine prefetches
  * a few events ahead of the one it handles.  A probe often reads the next
@@ -113,7 +128,7 @@ static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
 {
 	if (__builtin_expect(!objtab_small_id(id), 0))
 		return objtab_find_big(t, id, 0);
-	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
+	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
 		struct obj *o = &t->slots[i];
 		uint64_t k = obj_key(o);
 		if (k == id)
@@ -169,7 +184,7 @@ static inline struct obj *objtab_slot_for(struct objtab *t, uint64_t id)
 	 * where objtab_insert would put id, so the table comes out the same. */
 	if (__builtin_expect(!objtab_small_id(id), 0))
 		return objtab_find_big(t, id, 1);
-	for (uint64_t i = objtab_home(t, id);; i = i + 1 == t->cap ? 0 : i + 1) {
+	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
 		struct obj *o = &t->slots[i];
 		uint64_t k = obj_key(o);
 		if (k == id || k == 0)
@@ -189,9 +204,32 @@ static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
 	return 0;
 }
 
+/* Drop o's block from the spill map (objtab_remove's rare path). */
+void objtab_unspill(struct objtab *t, const struct obj *o);
+
 /* Remove the object in slot o (from objtab_find, with no insert or remove
- * since). */
-void objtab_remove(struct objtab *t, struct obj *o);
+ * since).  Inline, as objtab_find is: it runs once per free. */
+static inline void objtab_remove(struct objtab *t, struct obj *o)
+{
+	if (__builtin_expect(obj_spilled(o), 0))
+		objtab_unspill(t, o);
+	uint64_t i = (uint64_t)(o - t->slots);
+	/* Backward shift: pull later members of the probe run into the hole. */
+	for (uint64_t j = objtab_next(t, i); obj_used(&t->slots[j]);
+	     j = objtab_next(t, j)) {
+		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
+		if (objtab_distance(t, home, j) >= objtab_distance(t, i, j)) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	t->slots[i] = (struct obj){0, 0};
+	t->count--;
+	/* The table never shrinks: it stays sized to the peak live set, which
+	 * bounds it anyway, and a workload whose live set swings (a program
+	 * that builds and drops big structures) would otherwise pay for
+	 * rehashing and fresh pages at every swing. */
+}
 
 /* Host bytes the table uses. */
 uint64_t objtab_host_bytes(const struct objtab *t);

@@ -474,8 +474,8 @@ static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
 /* The workload drops the object in slot o: it is dead until the next
  * cycle sweeps it.  The collector's dead list holds its block from now on,
  * so it leaves the object table at once. */
-static inline int kill_object(struct engine *e, struct obj *o,
-			      uint32_t tid, struct sim_err *err)
+static int kill_object(struct engine *e, struct obj *o, uint32_t tid,
+		       struct sim_err *err)
 {
 	struct obj_block b = objtab_block(&e->objs, o);
 	if (gc_add_dead(e->gc, tid, b.addr, b.usable, b.size) != SIM_OK)

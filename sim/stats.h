@@ -69,9 +69,7 @@ const char *stats_measure_name(int i);
 /* Zero st. */
 void stats_init(struct sim_stats *st);
 
-/* Record the gauges in st->cur after one event: peaks, the snapshots at
- * the live, heap and rss peaks, and the time averages.  Returns a mask of
- * STATS_NEW_LIVE_PEAK | STATS_NEW_HEAP_PEAK for peaks set by this event. */
+/* stats_observe's answer: the peaks this event set. */
 #define STATS_NEW_LIVE_PEAK 1
 #define STATS_NEW_HEAP_PEAK 2
 
@@ -93,10 +91,11 @@ static inline void stats_raise_other_peaks(struct stats_snap *peak,
 _Static_assert(0 SIM_GAUGES(STATS_COUNT) == 8, "a gauge without a peak");
 #undef STATS_COUNT
 
-/* After every event: the peaks (with the snapshots at the live, heap and
- * rss peaks) and the sums of Johnstone & Wilson's first measure.  Returns
- * STATS_NEW_* bits for the peaks this event set.  Inline: it runs once an
- * event, and a call cost a fifth of its instructions. */
+/* Record the gauges in st->cur after one event: peaks, the snapshots at
+ * the live, heap and rss peaks, and the time averages.  Returns a mask of
+ * STATS_NEW_LIVE_PEAK | STATS_NEW_HEAP_PEAK for peaks set by this event.
+ * Inline: it runs once an event, and a call cost a fifth of its
+ * instructions. */
 static inline unsigned stats_observe(struct sim_stats *st)
 {
 	const struct stats_snap *c = &st->cur;

@@ -814,8 +814,7 @@ static uint64_t mark_resident(struct simos *os, struct region *r, size_t w,
 	uint64_t fresh = m & ~r->bits[B_RES][w];
 	bits_clear(os, B_REL, &r->bits[B_REL][w], m);
 	r->bits[B_RES][w] |= m;
-	os->pages[B_RES] += pop(fresh);
-	os->meter_version++;
+	os->pages[B_RES] += pop(fresh);   /* bits_clear moved the version */
 	return pop(fresh);
 }
 
@@ -891,8 +890,7 @@ static int touch_account(struct simos *os, uint64_t addr, uint64_t len,
 	rss = os->pages[B_RES] << SIMOS_PAGE_SHIFT;
 	if (!max || !fresh || rss <= max)
 		return SIM_OK;
-	os->oom = 1;
-	os->meter_version++;
+	os->oom = 1;                      /* the version moved above */
 	return SIM_ERR(err, SIM_EOOM,
 		       "simos: OOM kill: write of %" PRIu64 " bytes at 0x%" PRIx64
 		       " raises rss to %" PRIu64 " bytes, over memory.max %" PRIu64,

@@ -134,15 +134,13 @@ const struct obj_block *objtab_spilled(const struct objtab *t,
 
 /* ---- the table ------------------------------------------------------------ */
 
-struct obj *objtab_find_big(const struct objtab *t, uint64_t id, int empty)
+struct obj *objtab_probe_big(const struct objtab *t, uint64_t id)
 {
 	uint64_t key = objtab_key(id);
 	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
 		struct obj *o = &t->slots[i];
 		uint64_t k = obj_key(o);
-		if (k == 0)
-			return empty ? o : NULL;
-		if (k == key && (key != OBJ_KEY_BIG || obj_id(o) == id))
+		if (k == 0 || (k == key && (key != OBJ_KEY_BIG || obj_id(o) == id)))
 			return o;
 	}
 }

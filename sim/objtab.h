@@ -113,29 +113,35 @@ static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 int objtab_init(struct objtab *t);
 void objtab_free(struct objtab *t);
 
-/* The slot of a big ID (objtab_key(id) == OBJ_KEY_BIG) or of ID 0, for
- * objtab_find and objtab_slot_for (objtab.c): the whole ID is compared. */
-struct obj *objtab_find_big(const struct objtab *t, uint64_t id, int empty);
+/* objtab_probe for a big ID (objtab_key(id) == OBJ_KEY_BIG) or ID 0
+ * (objtab.c): the whole ID is compared. */
+struct obj *objtab_probe_big(const struct objtab *t, uint64_t id);
 
-/* IDs 1 to 2^32 - 2, the ones the inline probes handle. */
+/* IDs 1 to 2^32 - 2, the ones the inline probe handles. */
 static inline int objtab_small_id(uint64_t id)
 {
 	return id - 1 < OBJ_KEY_BIG - 1;
 }
 
-/* The slot of the object with id, or NULL. */
-static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
+/* id's slot, or the empty slot where the probe for it stops (where an
+ * insert puts it). */
+static inline struct obj *objtab_probe(const struct objtab *t, uint64_t id)
 {
 	if (__builtin_expect(!objtab_small_id(id), 0))
-		return objtab_find_big(t, id, 0);
+		return objtab_probe_big(t, id);
 	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
 		struct obj *o = &t->slots[i];
 		uint64_t k = obj_key(o);
-		if (k == id)
+		if (k == id || k == 0)
 			return o;
-		if (k == 0)
-			return NULL;
 	}
+}
+
+/* The slot of the object with id, or NULL. */
+static inline struct obj *objtab_find(const struct objtab *t, uint64_t id)
+{
+	struct obj *o = objtab_probe(t, id);
+	return obj_used(o) ? o : NULL;
 }
 
 /* The spilled block of o (objtab.c). */
@@ -180,16 +186,7 @@ static inline struct obj *objtab_slot_for(struct objtab *t, uint64_t id)
 {
 	if (t->count >= t->grow_at && objtab_grow(t) != 0)
 		return NULL;
-	/* The probe stops at id or at the first empty slot: that slot is
-	 * where objtab_insert would put id, so the table comes out the same. */
-	if (__builtin_expect(!objtab_small_id(id), 0))
-		return objtab_find_big(t, id, 1);
-	for (uint64_t i = objtab_home(t, id);; i = objtab_next(t, i)) {
-		struct obj *o = &t->slots[i];
-		uint64_t k = obj_key(o);
-		if (k == id || k == 0)
-			return o;
-	}
+	return objtab_probe(t, id);
 }
 
 static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,

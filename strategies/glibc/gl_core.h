@@ -24,9 +24,8 @@
 /* A main-arena segment (brk region or mmap fallback) or a non-main heap. */
 struct gl_heap {
 	uint64_t base, size, mprotect_size;
-	uint32_t first;                  /* record of its first chunk */
-	uint32_t last;                   /* once closed by fenceposts: the
-	                                    last fencepost's record */
+	uint64_t tail;                   /* once closed by fenceposts: the
+	                                    chunk before the last one */
 };
 
 struct gl_arena {
@@ -45,27 +44,22 @@ struct gl_arena {
 	uint64_t locks;
 };
 
-/* A tcache entry.  The bins are arrays (LIFO at the end) rather than
- * lists through the records, so the common malloc and free never read a
- * record; a chunk in the tcache keeps its record in state GL_USER, which
- * is what it is to the arena. */
-struct gl_tce {
-	uint64_t addr;
-	uint32_t id, pad;
-};
-
 struct gl_thread {
 	uint32_t arena;                  /* thread_arena; GL_NONE: not chosen */
 	int has_tcache;
 	uint16_t counts[GL_TCACHE_BINS];
 	uint16_t cap[GL_TCACHE_BINS];
-	struct gl_tce *ent[GL_TCACHE_BINS];
+	uint64_t *ent[GL_TCACHE_BINS];   /* chunk addresses, LIFO at the end:
+	                                    in use to the arena, no record */
 };
 
 struct gl {
 	const struct strategy_env *env;
 	struct simos *os;
 	struct gl_store s;
+	struct gl_map foot;              /* binned chunk's end -> its record */
+	struct gl_map heapmap;           /* non-main heap (base / HEAP_MAX + 1)
+	                                    -> its arena */
 	/* tunables (mp_) */
 	uint64_t tcache_count, tcache_bins, unsorted_limit, max_fast;
 	uint64_t mmap_threshold, trim_threshold, top_pad, n_mmaps_max;
@@ -85,6 +79,7 @@ struct gl {
 	int any_thread, multi;
 	/* counters */
 	uint64_t hits, misses, locks, ntcache, consolidations, trims;
+	uint64_t nfast_all;              /* chunks in fastbins, all arenas */
 	uint64_t extra_heaps;
 	struct sim_err err;              /* scratch for simos_touch */
 	int fault;                       /* a write hit unmapped memory */
@@ -127,24 +122,13 @@ static uint32_t split_at(struct gl *g, uint32_t id, uint64_t nb)
 	q->size = p->size - nb;
 	p->size = nb;
 	q->arena = p->arena;
-	q->prev = id;
-	q->next = p->next;
-	if (p->next)
-		REC(g, p->next)->prev = n;
-	p->next = n;
 	return n;
 }
 
-/* Merge the chunk after id into id. */
-static void absorb_next(struct gl *g, uint32_t id)
+/* Merge chunk n, the one right after id, into id. */
+static void absorb(struct gl *g, uint32_t id, uint32_t n)
 {
-	struct gl_rec *p = REC(g, id);
-	uint32_t n = p->next;
-	struct gl_rec *q = REC(g, n);
-	p->size += q->size;
-	p->next = q->next;
-	if (q->next)
-		REC(g, q->next)->prev = id;
+	REC(g, id)->size += REC(g, n)->size;
 	gl_del(&g->s, n);
 }
 
@@ -156,18 +140,43 @@ static uint32_t rekey(struct gl *g, uint32_t id, uint64_t addr)
 	struct gl_rec *r = REC(g, n);
 	*r = *REC(g, id);
 	r->addr = addr;
-	if (r->prev)
-		REC(g, r->prev)->next = n;
-	if (r->next)
-		REC(g, r->next)->prev = n;
 	gl_del(&g->s, id);
 	return n;
 }
 
-/* PREV_INUSE of id: clear only when the chunk before it is binned free. */
-static int prev_free(struct gl *g, const struct gl_rec *p)
+/* The binned chunk ending at addr, 0 when there is none: the chunk at
+ * addr has PREV_INUSE clear and this is its prev_size. */
+static uint32_t prev_bin(const struct gl *g, uint64_t addr)
 {
-	return p->prev && REC(g, p->prev)->st == GL_BIN;
+	const struct gl_kv *e = gl_map_find(&g->foot, addr);
+	return e ? (uint32_t)e->val : 0;
+}
+
+/* The arena of a chunk at addr, as arena_for_chunk finds it: a non-main
+ * heap is aligned to HEAP_MAX and its whole reservation is its own. */
+static uint32_t arena_at(const struct gl *g, uint64_t addr)
+{
+	const struct gl_kv *e = gl_map_find(&g->heapmap, addr / GL_HEAP_MAX + 1);
+	return e ? (uint32_t)e->val : 0;
+}
+
+/* A record for the chunk in use at addr (size bytes), for the operation
+ * about to work on it. */
+static uint32_t user_rec(struct gl *g, uint64_t addr, uint64_t size)
+{
+	uint32_t id = gl_new_at(&g->s, addr);
+	struct gl_rec *r = REC(g, id);
+	r->size = size;
+	r->st = GL_USER;
+	r->arena = (uint16_t)arena_at(g, addr);
+	return id;
+}
+
+/* The operation is done with chunk id: a chunk in use keeps no record. */
+static void drop_user(struct gl *g, uint32_t id)
+{
+	if (REC(g, id)->st == GL_USER)
+		gl_del(&g->s, id);
 }
 
 /* ---- bins (4.3 - 4.6) ------------------------------------------------------- */
@@ -203,6 +212,13 @@ static void ring_link(struct gl *g, uint32_t b, uint32_t v, uint32_t f)
 	wr(g, r->addr + 16, 16);
 }
 
+/* Binned chunk r leaves the bins: the chunk after it no longer has its
+ * prev_size. */
+static void drop_footer(struct gl *g, const struct gl_rec *r)
+{
+	gl_map_del(&g->foot, gl_map_find(&g->foot, r->addr + r->size));
+}
+
 /* unlink_chunk: take a binned chunk out of its list. */
 static void bin_unlink(struct gl *g, struct gl_arena *av, uint32_t v)
 {
@@ -226,6 +242,7 @@ static void bin_unlink(struct gl *g, struct gl_arena *av, uint32_t v)
 			REC(g, r->bkn)->fdn = r->fdn;
 		}
 	}
+	drop_footer(g, r);
 	av->nbin--;
 	av->bin_bytes -= r->size;
 	if (r->bin >= 2 && bin_empty(g, av, r->bin))
@@ -242,6 +259,7 @@ static void unsorted_push(struct gl *g, struct gl_arena *av, uint32_t v)
 	r->bin = 1;
 	if (!gl_in_smallbin_range(r->size))
 		r->fdn = r->bkn = 0;
+	gl_map_put(&g->foot, r->addr + r->size, v);
 	av->nbin++;
 	av->bin_bytes += r->size;
 }
@@ -300,8 +318,8 @@ static int tc_room(struct gl *g, struct gl_thread *t, uint64_t tc)
 	uint32_t ncap = t->cap[tc] ? 2u * t->cap[tc] : 8u;
 	if (ncap > g->tcache_count)
 		ncap = (uint32_t)g->tcache_count;
-	struct gl_tce *e = strat_hrealloc(g->env, t->ent[tc],
-					  t->cap[tc] * sizeof *e, ncap * sizeof *e);
+	uint64_t *e = strat_hrealloc(g->env, t->ent[tc], t->cap[tc] * sizeof *e,
+				     ncap * sizeof *e);
 	if (!e)
 		return 0;
 	t->ent[tc] = e;
@@ -309,23 +327,29 @@ static int tc_room(struct gl *g, struct gl_thread *t, uint64_t tc)
 	return 1;
 }
 
-/* tcache_put, after tc_room. */
+/* tcache_put, after tc_room: the chunk is in use to its arena, so its
+ * record goes. */
 static void tcache_put(struct gl *g, struct gl_thread *t, uint32_t id,
 		       uint64_t tc)
 {
-	struct gl_rec *r = REC(g, id);
-	struct gl_tce *e = &t->ent[tc][t->counts[tc]++];
-	e->addr = r->addr;
-	e->id = id;
-	r->st = GL_USER;
-	wr(g, r->addr + 16, 16);         /* next and key */
+	uint64_t addr = REC(g, id)->addr;
+	t->ent[tc][t->counts[tc]++] = addr;
+	gl_del(&g->s, id);
+	wr(g, addr + 16, 16);            /* next and key */
 }
 
+/* The size of the chunks in tcache bin tc (tidx2usize + SIZE_SZ). */
+static uint64_t tc_size(uint64_t tc)
+{
+	return GL_MINSIZE + GL_ALIGN * tc;
+}
+
+/* tcache_get, for an operation that works on the chunk (a record). */
 static uint32_t tcache_get(struct gl *g, struct gl_thread *t, uint64_t tc)
 {
-	struct gl_tce *e = &t->ent[tc][--t->counts[tc]];
-	wr(g, e->addr + 24, 8);          /* key = 0 */
-	return e->id;
+	uint64_t addr = t->ent[tc][--t->counts[tc]];
+	wr(g, addr + 24, 8);             /* key = 0 */
+	return user_rec(g, addr, tc_size(tc));
 }
 
 /* The tcache bin of chunk size csize, or GL_NONE when t has no room for it. */
@@ -345,6 +369,7 @@ static void fast_push(struct gl *g, struct gl_arena *av, uint32_t id)
 	av->fast[i] = id;
 	av->have_fast = 1;
 	av->nfast++;
+	g->nfast_all++;
 	av->fast_bytes += r->size;
 	wr(g, r->addr + 16, 8);
 }
@@ -355,6 +380,7 @@ static uint32_t fast_pop(struct gl *g, struct gl_arena *av, unsigned i)
 	struct gl_rec *r = REC(g, id);
 	av->fast[i] = r->fd;
 	av->nfast--;
+	g->nfast_all--;
 	av->fast_bytes -= r->size;
 	r->st = GL_USER;
 	return id;
@@ -368,28 +394,28 @@ static uint32_t fast_pop(struct gl *g, struct gl_arena *av, unsigned i)
 static uint64_t coalesce(struct gl *g, struct gl_arena *av, uint32_t id)
 {
 	struct gl_rec *p = REC(g, id);
-	if (prev_free(g, p)) {
-		uint32_t q = p->prev;
+	uint32_t q = prev_bin(g, p->addr);
+	if (q) {
 		bin_unlink(g, av, q);
-		absorb_next(g, q);
+		absorb(g, q, id);
 		id = q;
 		p = REC(g, id);
 	}
-	uint32_t n = p->next;
+	uint64_t next = p->addr + p->size;
+	uint32_t n = gl_find(&g->s, next);   /* 0: a chunk in use */
 	if (n != av->top) {
-		struct gl_rec *nr = REC(g, n);
-		if (nr->st == GL_BIN) {
+		if (n && REC(g, n)->st == GL_BIN) {
 			bin_unlink(g, av, n);
-			absorb_next(g, id);
+			absorb(g, id, n);
 		} else {
-			w_head(g, nr->addr);     /* clear its PREV_INUSE */
+			w_head(g, next);         /* clear its PREV_INUSE */
 		}
 		unsorted_push(g, av, id);
 		w_head(g, p->addr);
 		w_foot(g, p->addr, p->size);
 		return p->size;
 	}
-	absorb_next(g, id);
+	absorb(g, id, n);
 	av->top = id;
 	p->st = GL_TOP;
 	w_head(g, p->addr);
@@ -408,6 +434,7 @@ static void consolidate(struct gl *g, struct gl_arena *av)
 			struct gl_rec *r = REC(g, id);
 			uint32_t next = r->fd;
 			av->nfast--;
+			g->nfast_all--;
 			av->fast_bytes -= r->size;
 			r->st = GL_USER;
 			coalesce(g, av, id);
@@ -514,6 +541,20 @@ static int heaps_room(struct gl *g, struct gl_arena *av)
 	return 1;
 }
 
+/* Room for one more heap of a non-main arena: in its list and the heap
+ * map.  0 on host OOM. */
+static int heap_room(struct gl *g, struct gl_arena *av)
+{
+	return heaps_room(g, av) && gl_map_room(&g->heapmap, g->env, 1);
+}
+
+/* A new heap of non-main arena av, found by the addresses in it. */
+static void add_heap(struct gl *g, struct gl_arena *av, const struct gl_heap *h)
+{
+	av->heaps[av->nheaps++] = *h;
+	gl_map_put(&g->heapmap, h->base / GL_HEAP_MAX + 1, av->idx);
+}
+
 /* new_heap: a 64 MiB-aligned reservation with size bytes read/write.
  * Returns 1 and *h, or 0. */
 static int new_heap(struct gl *g, uint64_t size, uint64_t top_pad,
@@ -564,7 +605,7 @@ static int new_heap(struct gl *g, uint64_t size, uint64_t top_pad,
 	}
 	h->base = p2;
 	h->size = h->mprotect_size = size;
-	h->first = h->last = 0;
+	h->tail = 0;
 	wr(g, p2, GL_HEAP_INFO);
 	return 1;
 }
@@ -603,28 +644,31 @@ static int heap_trim(struct gl *g, struct gl_arena *av, uint64_t pad)
 	uint32_t hi = av->nheaps - 1;
 	while (hi > 0 && REC(g, av->top)->addr == av->heaps[hi].base + GL_HEAP_INFO) {
 		struct gl_heap *prev = &av->heaps[hi - 1];
-		/* the fencepost at the end of the previous heap, and before it
-		 * the 16-byte fencepost or the small old-top remnant */
-		uint32_t p = REC(g, prev->last)->prev;
+		/* before the fencepost at the end of the previous heap: the
+		 * 16-byte fencepost or the small old-top remnant */
+		uint32_t p = gl_find(&g->s, prev->tail);
 		struct gl_rec *pr = REC(g, p);
 		uint64_t nsize = pr->size + (GL_MINSIZE - 2 * GL_SIZE_SZ);
-		int pfree = prev_free(g, pr);
-		if (pfree)
-			nsize += REC(g, pr->prev)->size;
+		uint32_t q = prev_bin(g, pr->addr);
+		if (q)
+			nsize += REC(g, q)->size;
 		if (nsize + (GL_HEAP_MAX - prev->size) < pad + GL_MINSIZE + GL_PAGE)
 			break;
 		av->system_mem -= av->heaps[hi].size;
 		gl_del(&g->s, av->top);
+		gl_map_del(&g->heapmap, gl_map_find(&g->heapmap,
+			   av->heaps[hi].base / GL_HEAP_MAX + 1));
 		os_munmap(g, av->heaps[hi].base, GL_HEAP_MAX);
 		av->nheaps--;
 		g->extra_heaps--;
-		if (pfree) {
-			p = pr->prev;
+		if (q) {
+			p = q;
 			bin_unlink(g, av, p);
 		}
-		while (REC(g, p)->next)
-			absorb_next(g, p);
-		prev->last = 0;
+		uint64_t end = prev->base + prev->size;
+		for (uint64_t a; (a = REC(g, p)->addr + REC(g, p)->size) < end;)
+			absorb(g, p, gl_find(&g->s, a));
+		prev->tail = 0;
 		pr = REC(g, p);
 		pr->size = nsize;
 		pr->st = GL_TOP;
@@ -714,7 +758,7 @@ static void int_free(struct gl *g, struct gl_arena *av, uint32_t id,
 /* ---- sysmalloc (7) ------------------------------------------------------------ */
 
 /* Split nb bytes off the bottom of the top chunk; the victim keeps the
- * top's record (it stays the first chunk of its segment if the top was). */
+ * top's record until it is handed out, the new top gets one. */
 static uint32_t split_top(struct gl *g, struct gl_arena *av, uint64_t nb)
 {
 	uint32_t v = av->top;
@@ -755,7 +799,7 @@ static void fence_main(struct gl *g, struct gl_arena *av, uint32_t id,
 	w_head(g, REC(g, id)->addr);
 	w_head(g, REC(g, f1)->addr);
 	w_head(g, REC(g, f2)->addr);
-	av->heaps[av->nheaps - 2].last = f2;
+	av->heaps[av->nheaps - 2].tail = REC(g, f1)->addr;
 	if (s2 >= GL_MINSIZE) {
 		REC(g, id)->st = GL_USER;
 		int_free(g, av, id, t, 1);
@@ -770,22 +814,24 @@ static void fence_heap(struct gl *g, struct gl_arena *av, uint32_t id,
 {
 	uint64_t s2 = (old_size - GL_MINSIZE) & ~(uint64_t)GL_MASK;
 	struct gl_rec *p = REC(g, id);
-	uint32_t f2;
+	uint32_t f2, tail;
 	if (s2 >= GL_MINSIZE) {
 		uint32_t f1 = split_at(g, id, s2);
 		f2 = split_at(g, f1, GL_HDR);
 		REC(g, f1)->st = GL_FENCE;
 		w_head(g, REC(g, f1)->addr);
 		w_foot(g, REC(g, f1)->addr, GL_HDR);
+		tail = f1;
 	} else {
 		f2 = split_at(g, id, s2 + GL_HDR);
 		p->st = GL_FENCE;
 		w_foot(g, p->addr, p->size);
+		tail = id;
 	}
 	REC(g, f2)->st = GL_FENCE;
 	w_head(g, REC(g, f2)->addr);
 	w_head(g, p->addr);
-	av->heaps[av->nheaps - 2].last = f2;
+	av->heaps[av->nheaps - 2].tail = REC(g, tail)->addr;
 	if (s2 >= GL_MINSIZE) {
 		p->st = GL_USER;
 		int_free(g, av, id, t, 1);
@@ -808,12 +854,11 @@ static uint32_t grow_nonmain(struct gl *g, struct gl_arena *av, uint64_t nb,
 		w_head(g, tr->addr);
 		return 0;
 	}
-	if (heaps_room(g, av) &&
+	if (heap_room(g, av) &&
 	    new_heap(g, nb + GL_MINSIZE + GL_HEAP_INFO, g->top_pad, &nh)) {
 		av->system_mem += nh.size;
-		nh.first = new_top(g, av, nh.base + GL_HEAP_INFO,
-				   nh.size - GL_HEAP_INFO);
-		av->heaps[av->nheaps++] = nh;
+		new_top(g, av, nh.base + GL_HEAP_INFO, nh.size - GL_HEAP_INFO);
+		add_heap(g, av, &nh);
 		g->extra_heaps++;
 		fence_heap(g, av, top, old_size, t);
 		return 0;
@@ -881,8 +926,8 @@ static void grow_main(struct gl *g, struct gl_arena *av, uint64_t nb,
 	} else if (snd == GL_FAIL) {
 		snd = os_sbrk(g, 0);
 	}
-	struct gl_heap seg = {brk, snd + correction - brk, 0, 0, 0};
-	seg.first = new_top(g, av, aligned, snd - aligned + correction);
+	struct gl_heap seg = {brk, snd + correction - brk, 0, 0};
+	new_top(g, av, aligned, snd - aligned + correction);
 	av->heaps[av->nheaps++] = seg;
 	av->system_mem += correction;
 	if (old_size)
@@ -926,7 +971,7 @@ static uint32_t take_chunk(struct gl *g, struct gl_arena *av, uint32_t v,
 	struct gl_rec *r = REC(g, v);
 	r->st = GL_USER;
 	if (r->size - nb < GL_MINSIZE) {
-		w_head(g, REC(g, r->next)->addr);   /* its PREV_INUSE */
+		w_head(g, r->addr + r->size);    /* its PREV_INUSE */
 		return v;
 	}
 	uint32_t rem = split_at(g, v, nb);
@@ -947,7 +992,7 @@ static uint32_t small_take(struct gl *g, struct gl_arena *av, unsigned idx)
 	bin_unlink(g, av, v);
 	struct gl_rec *r = REC(g, v);
 	r->st = GL_USER;
-	w_head(g, REC(g, r->next)->addr);
+	w_head(g, r->addr + r->size);
 	return v;
 }
 
@@ -958,6 +1003,7 @@ static uint32_t split_remainder(struct gl *g, struct gl_arena *av, uint32_t v,
 	uint32_t uh = hdr(av, 1);
 	uint32_t rem = split_at(g, v, nb);
 	struct gl_rec *r = REC(g, v), *rr = REC(g, rem), *h = REC(g, uh);
+	gl_map_find(&g->foot, rr->addr + rr->size)->val = rem;  /* same end */
 	h->fd = h->bk = rem;
 	rr->fd = rr->bk = uh;
 	rr->st = GL_BIN;
@@ -1080,7 +1126,8 @@ static uint32_t int_malloc(struct gl *g, struct gl_arena *av, uint64_t bytes,
 				av->nbin--;
 				av->bin_bytes -= size;
 				r->st = GL_USER;
-				w_head(g, REC(g, r->next)->addr);
+				drop_footer(g, r);
+				w_head(g, r->addr + size);
 				if (tc == GL_NONE || !tc_room(g, t, tc))
 					return v;
 				tcache_put(g, t, v, tc);

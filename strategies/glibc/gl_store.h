@@ -1,24 +1,32 @@
 /*
  * gl_store.h - host-side bookkeeping of the glibc model: one record per
- * chunk in a hash table keyed by the chunk's address, and a cache of pages
- * the model knows to be resident.  Private to strategies/glibc.
+ * chunk not in use, in a hash table keyed by the chunk's address; two
+ * small maps (footers, heaps); a cache of pages the model knows to be
+ * resident.  Private to strategies/glibc.
  *
- * Every chunk of every arena (in use, in the tcache, in a fastbin, binned,
- * the top, fenceposts) and every mmapped chunk has one record; bin headers
- * have records too (under keys no chunk can have), so the doubly linked
- * bins are the same rings glibc keeps.  The record is the table slot
- * itself: finding the chunk of a freed address is one probe, usually one
- * cache miss, and the tcache (arrays of ids and addresses, see glibc.c)
- * needs no record at all.  The chunks of one heap segment are also linked
- * in address order (prev/next), which replaces glibc's size and prev_size
- * arithmetic when finding neighbours.
+ * A chunk in use (handed out, or in a tcache) has no record, as it has
+ * nothing in glibc but its size word: its size comes back with the free
+ * (the engine passes the usable size the model reported), its arena from
+ * its address (the heap it lies in, as glibc's heap_for_ptr finds it), and
+ * whether the chunk before it is free from the footer map.  The chunks
+ * with records are those glibc links or must find by address: binned
+ * (unsorted, small, large), in a fastbin, the top, fenceposts, mmapped
+ * chunks; bin headers have records too (under keys no chunk can have), so
+ * the doubly linked bins are the same rings glibc keeps.  An operation
+ * gives the chunk it works on a record (state GL_USER) for its length;
+ * none is left between operations.  A program's live set thus costs the
+ * model no host memory: only its free chunks do.
+ *
+ * The footer map is glibc's prev_size: for each binned chunk, its end
+ * address -> its record, so that freeing the chunk after it finds it.
  *
  * A record's id is its slot number.  Ids stay valid until the table is
  * rehashed, which happens only when the model reserves room at the start
  * of an operation; the model then renumbers the ids it holds outside the
  * table.  The rehash grows the table in place, so the host never holds
- * an old and a new table at once.  Host memory comes from env->halloc only, and a failed host
- * allocation is seen before an operation changes anything.
+ * an old and a new table at once.  Host memory comes from env->halloc
+ * only, and a failed host allocation is seen before an operation changes
+ * anything.
  */
 #ifndef GL_STORE_H
 #define GL_STORE_H
@@ -31,7 +39,7 @@
 /* Record states. */
 enum {
 	GL_UNUSED = 0,   /* an empty or deleted slot */
-	GL_USER,         /* in use: handed out, in a tcache, glibc-internal */
+	GL_USER,         /* in use, during the operation working on it */
 	GL_FAST,         /* in a fastbin (in use physically, free for stats) */
 	GL_BIN,          /* in the unsorted list or a small or large bin */
 	GL_TOP,          /* an arena's top chunk */
@@ -43,9 +51,11 @@ enum {
 /* Set in st while a rehash has yet to move the record. */
 #define GL_PENDING 0x80u
 
-/* 44 bytes: packed to 4-byte alignment (the two 64-bit fields would pad
- * it to 48), one record per chunk being most of the model's host memory.
- * No field's address is ever taken. */
+/* 36 bytes: packed to 4-byte alignment (the two 64-bit fields would pad
+ * it to 40), one record per free chunk being most of the model's host
+ * memory.  No field's address is ever taken.  A chunk's physical
+ * neighbours are found by address: the next at addr + size, the previous
+ * (when binned) through the footer map. */
 struct __attribute__((packed, aligned(4))) gl_rec {
 	uint64_t addr;           /* the key: chunk start (the prev_size word);
 	                            0: empty slot, 1: deleted */
@@ -53,12 +63,11 @@ struct __attribute__((packed, aligned(4))) gl_rec {
 	uint8_t st;              /* GL_* state (| GL_PENDING in a rehash) */
 	uint8_t bin;             /* GL_BIN: the bin it is in (1 = unsorted) */
 	uint16_t arena;          /* owning arena */
-	uint32_t prev, next;     /* physical neighbours in the segment */
 	uint32_t fd, bk;         /* bin ring; fastbins use fd */
 	uint32_t fdn, bkn;       /* large-bin size ring (group heads) */
 };
 
-_Static_assert(sizeof(struct gl_rec) == 44, "gl_rec is packed to 44 bytes");
+_Static_assert(sizeof(struct gl_rec) == 36, "gl_rec is packed to 36 bytes");
 
 /* An mmapped chunk keeps its offset from the mapping start (glibc's
  * prev_size) in the large-bin links, which it never uses. */
@@ -249,8 +258,6 @@ static inline int gl_store_rehash(struct gl_store *s, uint64_t ncap,
 		struct gl_rec *r = &t[i];
 		if (r->addr <= GL_DELETED)
 			continue;
-		r->prev = mp[r->prev];
-		r->next = mp[r->next];
 		r->fd = mp[r->fd];
 		r->bk = mp[r->bk];
 		if (r->st != GL_MMAP) {          /* there they hold the lead */
@@ -296,6 +303,101 @@ static inline uint64_t gl_store_want(const struct gl_store *s, uint64_t n)
 	while (5 * (s->used + n + 1) > 3 * c)
 		c += c / 2;
 	return c;
+}
+
+/* ---- a map of nonzero 64-bit keys: footers and heaps --------------------- */
+
+/* Open addressing with linear probing, at most 3/4 full, power-of-two
+ * capacity; a deletion shifts the run after it back, so there are no
+ * tombstones and a probe ends at the first empty slot. */
+struct gl_kv {
+	uint64_t key, val;               /* key 0: empty */
+};
+
+struct gl_map {
+	struct gl_kv *t;
+	uint64_t cap, n;
+	unsigned shift;                  /* 64 - log2(cap) */
+};
+
+static inline uint64_t gl_map_home(const struct gl_map *m, uint64_t key)
+{
+	return (key * UINT64_C(0x9E3779B97F4A7C15)) >> m->shift;
+}
+
+/* The entry of key, or NULL. */
+static inline struct gl_kv *gl_map_find(const struct gl_map *m, uint64_t key)
+{
+	if (!m->n)
+		return NULL;
+	for (uint64_t j = gl_map_home(m, key);; j = (j + 1) & (m->cap - 1)) {
+		if (m->t[j].key == key)
+			return &m->t[j];
+		if (m->t[j].key == 0)
+			return NULL;
+	}
+}
+
+/* Add key -> val (key absent; room made by gl_map_room). */
+static inline void gl_map_put(struct gl_map *m, uint64_t key, uint64_t val)
+{
+	uint64_t j = gl_map_home(m, key);
+	while (m->t[j].key)
+		j = (j + 1) & (m->cap - 1);
+	m->t[j].key = key;
+	m->t[j].val = val;
+	m->n++;
+}
+
+/* Remove entry e.  The entries after it in its run move back into the
+ * hole when their home does not lie cyclically in (hole, their slot]. */
+static inline void gl_map_del(struct gl_map *m, struct gl_kv *e)
+{
+	uint64_t mask = m->cap - 1, hole = (uint64_t)(e - m->t);
+	for (uint64_t j = (hole + 1) & mask; m->t[j].key; j = (j + 1) & mask) {
+		uint64_t home = gl_map_home(m, m->t[j].key);
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			m->t[hole] = m->t[j];
+			hole = j;
+		}
+	}
+	m->t[hole].key = 0;
+	m->n--;
+}
+
+/* Room for n more entries, the capacity doubled as needed.  0 on host
+ * OOM (nothing changed). */
+static inline int gl_map_room(struct gl_map *m, const struct strategy_env *env,
+			      uint64_t n)
+{
+	uint64_t cap = m->cap ? m->cap : 64;
+	unsigned shift = m->cap ? m->shift : 58;
+	while (4 * (m->n + n) > 3 * cap) {
+		cap *= 2;
+		shift--;
+	}
+	if (cap == m->cap)
+		return 1;
+	struct gl_kv *t = strat_halloc(env, cap * sizeof *t);
+	if (!t)
+		return 0;
+	memset(t, 0, cap * sizeof *t);
+	struct gl_map old = *m;
+	m->t = t;
+	m->cap = cap;
+	m->shift = shift;
+	m->n = 0;
+	for (uint64_t i = 0; i < old.cap; i++)
+		if (old.t[i].key)
+			gl_map_put(m, old.t[i].key, old.t[i].val);
+	strat_hfree(env, old.t, old.cap * sizeof *old.t);
+	return 1;
+}
+
+static inline void gl_map_fini(struct gl_map *m, const struct strategy_env *env)
+{
+	strat_hfree(env, m->t, m->cap * sizeof *m->t);
+	memset(m, 0, sizeof *m);
 }
 
 /* ---- resident pages ------------------------------------------------------ */

@@ -39,7 +39,12 @@
  *     (their pages are resident since those chunks were linked).
  *  6. The first thread the engine shows is the process's initial thread
  *     (main arena); a second thread makes the process multi-threaded.
+ *  7. A chunk in use has no record (gl_store.h): its size is the usable
+ *     size the engine hands back with it plus SIZE_SZ, as glibc reads the
+ *     size word, so --check walks the free chunks, tops and fenceposts and
+ *     the gaps between them rather than every chunk in use.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "strategy.h"
@@ -102,8 +107,9 @@ static struct gl_arena *new_arena(struct gl *g, struct gl_thread *t,
 	struct gl_arena *av = arena_alloc(g);
 	if (!av)
 		return NULL;
-	if (!new_heap(g, size + hdr_sz, g->top_pad, &h) &&
-	    !new_heap(g, hdr_sz, g->top_pad, &h)) {
+	if (!gl_map_room(&g->heapmap, g->env, 1) ||
+	    (!new_heap(g, size + hdr_sz, g->top_pad, &h) &&
+	     !new_heap(g, hdr_sz, g->top_pad, &h))) {
 		gl_del_bins(g, av);
 		arena_free(g, av);
 		return NULL;
@@ -112,8 +118,8 @@ static struct gl_arena *new_arena(struct gl *g, struct gl_thread *t,
 	av->noncontig = 1;
 	av->system_mem = av->max_system_mem = h.size;
 	wr(g, h.base, GL_ARENA_HDR);
-	h.first = new_top(g, av, h.base + GL_ARENA_HDR, h.size - GL_ARENA_HDR);
-	av->heaps[av->nheaps++] = h;
+	new_top(g, av, h.base + GL_ARENA_HDR, h.size - GL_ARENA_HDR);
+	add_heap(g, av, &h);
 	av->next = g->ar[0]->next;
 	g->ar[0]->next = av->idx;
 	t->arena = av->idx;
@@ -314,6 +320,7 @@ static void maybe_init_tcache(struct gl *g, struct gl_thread *t)
 	t->has_tcache = 1;
 	g->ntcache++;
 	wr(g, REC(g, id)->addr + GL_HDR, GL_TCACHE_STRUCT);
+	drop_user(g, id);
 }
 
 /* ---- the public functions (6, 8, 10) ------------------------------------------ */
@@ -439,7 +446,7 @@ static uint32_t int_memalign(struct gl *g, struct gl_arena *av, uint64_t align,
 		struct gl_rec *nr = REC(g, n);
 		nr->st = GL_USER;
 		w_head(g, nr->addr);
-		w_head(g, REC(g, nr->next)->addr);
+		w_head(g, nr->addr + nr->size);
 		w_head(g, p->addr);
 		int_free(g, av, id, t, 1);
 		id = n;
@@ -487,10 +494,10 @@ static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
 {
 	struct gl_rec *p = REC(g, id);
 	uint64_t oldsize = p->size;
-	uint32_t n = p->next;
+	uint32_t n = gl_find(&g->s, p->addr + oldsize);   /* 0: in use */
 	struct gl_rec *nr = REC(g, n);
 	if (oldsize < nb) {
-		if (n == av->top && oldsize + nr->size >= nb + GL_MINSIZE) {
+		if (n && n == av->top && oldsize + nr->size >= nb + GL_MINSIZE) {
 			uint64_t total = oldsize + nr->size;
 			p->size = nb;
 			av->top = rekey(g, n, p->addr + nb);
@@ -500,9 +507,10 @@ static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
 			w_head(g, nr->addr);
 			return id;
 		}
-		if (n != av->top && nr->st == GL_BIN && oldsize + nr->size >= nb) {
+		if (n && n != av->top && nr->st == GL_BIN &&
+		    oldsize + nr->size >= nb) {
 			bin_unlink(g, av, n);
-			absorb_next(g, id);
+			absorb(g, id, n);
 		} else {
 			g->misses++;
 			uint32_t m = int_malloc(g, av, nb - GL_MASK, t);
@@ -513,12 +521,12 @@ static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
 				int_free(g, av, id, t, 1);
 				return m;
 			}
-			absorb_next(g, id);   /* the new chunk is the next one */
+			absorb(g, id, m);     /* the new chunk is the next one */
 		}
 	}
 	if (p->size - nb < GL_MINSIZE) {
 		w_head(g, p->addr);
-		w_head(g, REC(g, p->next)->addr);
+		w_head(g, p->addr + p->size);
 		return id;
 	}
 	uint32_t rem = split_at(g, id, nb);
@@ -526,7 +534,7 @@ static uint32_t int_realloc(struct gl *g, struct gl_arena *av, uint32_t id,
 	rr->st = GL_USER;
 	w_head(g, p->addr);
 	w_head(g, rr->addr);
-	w_head(g, REC(g, rr->next)->addr);
+	w_head(g, rr->addr + rr->size);
 	int_free(g, av, rem, t, 1);
 	return id;
 }
@@ -714,6 +722,8 @@ static void gl_fini(void *self)
 	strat_hfree(g->env, g->all, g->cap_all * sizeof *g->all);
 	strat_hfree(g->env, g->tids, g->cap_tids * sizeof *g->tids);
 	strat_hfree(g->env, g->th, g->nth * sizeof *g->th);
+	gl_map_fini(&g->foot, g->env);
+	gl_map_fini(&g->heapmap, g->env);
 	gl_store_fini(&g->s);
 }
 
@@ -729,28 +739,25 @@ static void renumber(struct gl *g, const uint32_t *map)
 			GL_RENUMBER(av->bins[b]);
 		for (unsigned b = 0; b < GL_NFASTBINS; b++)
 			GL_RENUMBER(av->fast[b]);
-		for (uint32_t h = 0; h < av->nheaps; h++) {
-			GL_RENUMBER(av->heaps[h].first);
-			GL_RENUMBER(av->heaps[h].last);
-		}
 	}
-	for (uint32_t i = 0; i < g->nall; i++) {
-		struct gl_thread *t = g->all[i];
-		for (unsigned b = 0; b < GL_TCACHE_BINS; b++)
-			for (unsigned k = 0; k < t->counts[b]; k++)
-				GL_RENUMBER(t->ent[b][k].id);
-	}
+	for (uint64_t j = 0; j < g->foot.cap; j++)
+		if (g->foot.t[j].key)
+			GL_RENUMBER(g->foot.t[j].val);
 #undef GL_RENUMBER
 }
 
 /* Room in the table for the records one call can make (a new arena's bin
- * headers included, even after failed attempts).  0 on host OOM. */
+ * headers included, even after failed attempts), and in the footer map
+ * for as many binned chunks besides one for each chunk in a fastbin
+ * (malloc_consolidate bins them all).  0 on host OOM. */
 #define GL_RESERVE 512
 
 static int reserve(struct gl *g)
 {
 	uint32_t *map;
 	uint64_t ocap;
+	if (!gl_map_room(&g->foot, g->env, GL_RESERVE + g->nfast_all))
+		return 0;
 	if (!gl_store_full(&g->s, GL_RESERVE))
 		return 1;
 	if (!gl_store_rehash(&g->s, gl_store_want(&g->s, GL_RESERVE), &map, &ocap))
@@ -760,12 +767,15 @@ static int reserve(struct gl *g)
 	return 1;
 }
 
-/* Give chunk id to the program: its mem address and usable size. */
+/* Give chunk id to the program: its mem address and usable size (whose
+ * remainder modulo 16 tells an mmapped chunk, see is_heap_block). */
 static uint64_t hand_out(struct gl *g, uint32_t id, uint64_t *usable)
 {
 	struct gl_rec *r = REC(g, id);
+	uint64_t mem = r->addr + GL_HDR;
 	*usable = r->size - (r->st == GL_MMAP ? GL_HDR : GL_SIZE_SZ);
-	return r->addr + GL_HDR;
+	drop_user(g, id);
+	return mem;
 }
 
 static struct gl_thread *thread_fast(struct gl *g, uint32_t tid)
@@ -786,11 +796,11 @@ static uint64_t gl_alloc(void *self, uint32_t tid, uint64_t size,
 		/* __libc_malloc's tcache hit: no record is read */
 		uint64_t tc = gl_tidx(nb);
 		if (tc < g->tcache_bins && t->counts[tc]) {
-			struct gl_tce *e = &t->ent[tc][--t->counts[tc]];
+			uint64_t addr = t->ent[tc][--t->counts[tc]];
 			g->hits++;
-			wr(g, e->addr + 24, 8);
-			*usable = GL_MINSIZE + GL_ALIGN * tc - GL_SIZE_SZ;
-			return e->addr + GL_HDR;
+			wr(g, addr + 24, 8);
+			*usable = tc_size(tc) - GL_SIZE_SZ;
+			return addr + GL_HDR;
 		}
 	}
 	uint32_t id;
@@ -803,52 +813,62 @@ static uint64_t gl_alloc(void *self, uint32_t tid, uint64_t size,
 	return id ? hand_out(g, id, usable) : 0;
 }
 
-/* The record of the block at addr, 0 if it is not a block handed out. */
-static uint32_t block_of(struct gl *g, uint64_t addr)
+/* Is the block of this usable size in a heap (not mmapped)?  A heap
+ * chunk's usable size is its size less SIZE_SZ, an mmapped chunk's its
+ * size less the header, and both sizes are multiples of 16: glibc reads
+ * the IS_MMAPPED bit, the model this remainder. */
+static int is_heap_block(uint64_t usable)
+{
+	return (usable & GL_MASK) == GL_SIZE_SZ;
+}
+
+/* A record for the block at addr the program hands back, 0 if it is not
+ * a block handed out: a chunk in use has none yet, an mmapped one has. */
+static uint32_t block_of(struct gl *g, uint64_t addr, uint64_t usable)
 {
 	uint32_t id = gl_find(&g->s, addr - GL_HDR);
-	uint8_t st = id ? REC(g, id)->st : GL_UNUSED;
-	if (st != GL_USER && st != GL_MMAP) {
+	int heap = is_heap_block(usable);
+	if (heap ? id != 0 : !id || REC(g, id)->st != GL_MMAP) {
 		g->fault = 1;        /* not ours: the engine checks frees */
 		return 0;
 	}
-	return id;
+	return heap ? user_rec(g, addr - GL_HDR, usable + GL_SIZE_SZ) : id;
 }
 
 static void gl_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
 {
 	struct gl *g = self;
-	(void)usable;
-	uint32_t id = reserve(g) ? block_of(g, addr) : 0;
-	if (!id)
+	if (!reserve(g))
 		return;
 	struct gl_thread *t = thread_fast(g, tid);
-	struct gl_rec *r = REC(g, id);
-	if (t && t->has_tcache && r->st == GL_USER) {
+	if (t && t->has_tcache && is_heap_block(usable)) {
 		/* _int_free's tcache put, straight from __libc_free */
-		uint64_t tc = gl_tidx(r->size);
+		uint64_t tc = gl_tidx(usable + GL_SIZE_SZ);
 		if (tc < g->tcache_bins && tc_room(g, t, tc)) {
-			struct gl_tce *e = &t->ent[tc][t->counts[tc]++];
-			e->addr = r->addr;
-			e->id = id;
+			t->ent[tc][t->counts[tc]++] = addr - GL_HDR;
 			wr(g, addr, 16);
 			return;
 		}
 	}
-	lib_free(g, t, id);
+	uint32_t id = block_of(g, addr, usable);
+	if (id)
+		lib_free(g, t, id);
 }
 
 static uint64_t gl_realloc(void *self, uint32_t tid, uint64_t addr,
 			   uint64_t old_usable, uint64_t size, uint64_t *usable)
 {
 	struct gl *g = self;
-	(void)old_usable;
 	struct gl_thread *t = reserve(g) ? thread_fast(g, tid) : NULL;
-	uint32_t id = t ? block_of(g, addr) : 0;
+	uint32_t id = t ? block_of(g, addr, old_usable) : 0;
 	if (!id)
 		return 0;
 	uint32_t n = lib_realloc(g, t, id, size);
-	return n ? hand_out(g, n, usable) : 0;
+	if (!n) {
+		drop_user(g, id);    /* failed: the block stays as it was */
+		return 0;
+	}
+	return hand_out(g, n, usable);
 }
 
 /* malloc_trim(0) (9.3), the strategy's release_os: every arena is
@@ -859,6 +879,8 @@ static void gl_release_os(void *self)
 	struct gl *g = self;
 	const unsigned first = gl_largebin_index(GL_PAGE);
 	const uint64_t keep = 48;         /* sizeof(struct malloc_chunk) */
+	if (!reserve(g))
+		return;                       /* no host memory: nothing released */
 	for (uint32_t i = 0; i < g->narenas; i++) {
 		struct gl_arena *av = g->ar[i];
 		lock(g, av);
@@ -885,46 +907,86 @@ static void gl_release_os(void *self)
 	}
 }
 
-/* ---- check: the heap walked against the bookkeeping ------------------------- */
+/* ---- check: the records against the heaps and the bookkeeping ------------- */
 
-struct gl_tally {
-	uint64_t nbin, bin_bytes, nfast, fast_bytes;
+/* A chunk's record, for walking them in address order. */
+struct gl_at {
+	uint64_t addr;
+	uint32_t id, pad;
 };
 
-static int check_chain(struct gl *g, const struct gl_arena *av,
-		       const struct gl_heap *h, int first_heap,
-		       struct gl_tally *tl, struct sim_err *err)
+static int by_addr(const void *a, const void *b)
 {
-	uint64_t expect = first_heap && av->idx ? GL_ARENA_HDR
-			  : av->idx ? GL_HEAP_INFO : 0, sum = expect;
-	uint64_t addr = REC(g, h->first)->addr;
-	uint32_t prev = 0;
-	for (uint32_t id = h->first; id; prev = id, id = REC(g, id)->next) {
-		const struct gl_rec *r = REC(g, id);
-		if (r->prev != prev || r->addr != addr || r->size < GL_HDR ||
-		    (r->size & GL_MASK) || r->arena != av->idx ||
-		    r->st < GL_USER || r->st > GL_FENCE)
-			return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: bad chunk "
-				       "at 0x%llx (state %u, size %llu)", av->idx,
-				       (unsigned long long)r->addr, r->st,
-				       (unsigned long long)r->size);
-		if (r->st == GL_BIN && prev && REC(g, prev)->st == GL_BIN)
+	uint64_t x = ((const struct gl_at *)a)->addr;
+	uint64_t y = ((const struct gl_at *)b)->addr;
+	return (x > y) - (x < y);
+}
+
+struct gl_tally {
+	uint64_t nbin, bin_bytes, nfast, fast_bytes, chunks;
+};
+
+/* The first of the n records in at[] (sorted) at or above addr. */
+static uint64_t first_at(const struct gl_at *at, uint64_t n, uint64_t addr)
+{
+	uint64_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (at[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int bad_chunk(const struct gl_arena *av, const struct gl_rec *r,
+		     struct sim_err *err)
+{
+	return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: bad chunk at 0x%llx "
+		       "(state %u, size %llu)", av->idx, (unsigned long long)r->addr,
+		       r->st, (unsigned long long)r->size);
+}
+
+/* The records inside heap h of av: whole chunks of av, disjoint, apart
+ * by nothing or by chunks in use (at least MINSIZE); no two binned ones
+ * adjacent, each binned one with its footer; the top or a fencepost
+ * last, ending the heap.  The chunks in use have no records: their sizes
+ * are the engine's to check. */
+static int check_heap(struct gl *g, const struct gl_arena *av,
+		      const struct gl_heap *h, const struct gl_at *at,
+		      uint64_t n, struct gl_tally *tl, struct sim_err *err)
+{
+	uint64_t end = h->base + h->size, prev_end = 0;
+	uint8_t prev_st = GL_UNUSED;
+	for (uint64_t i = first_at(at, n, h->base); i < n && at[i].addr < end; i++) {
+		const struct gl_rec *r = REC(g, at[i].id);
+		uint64_t gap = prev_end ? r->addr - prev_end : 0;
+		if (r->addr < prev_end || (gap && gap < GL_MINSIZE) ||
+		    (gap & GL_MASK) || r->size < GL_HDR || (r->size & GL_MASK) ||
+		    r->size > end - r->addr || r->arena != av->idx ||
+		    r->st < GL_FAST || r->st > GL_FENCE)
+			return bad_chunk(av, r, err);
+		if (r->st == GL_BIN && prev_st == GL_BIN && !gap)
 			return SIM_ERR(err, SIM_ECHECK, "glibc: free chunks at 0x%llx "
 				       "not coalesced", (unsigned long long)r->addr);
-		if (r->st == GL_TOP && (id != av->top || r->next))
+		if (r->st == GL_BIN && prev_bin(g, r->addr + r->size) != at[i].id)
+			return SIM_ERR(err, SIM_ECHECK, "glibc: binned chunk at 0x%llx "
+				       "without its footer", (unsigned long long)r->addr);
+		if (r->st == GL_TOP && at[i].id != av->top)
 			return SIM_ERR(err, SIM_ECHECK, "glibc: stray top chunk");
 		tl->nbin += r->st == GL_BIN;
 		tl->bin_bytes += r->st == GL_BIN ? r->size : 0;
 		tl->nfast += r->st == GL_FAST;
 		tl->fast_bytes += r->st == GL_FAST ? r->size : 0;
-		addr += r->size;
-		sum += r->size;
+		tl->chunks++;
+		prev_end = r->addr + r->size;
+		prev_st = r->st;
 	}
-	if (av->idx && sum != h->size)
+	if (prev_end != end || (prev_st != GL_TOP && prev_st != GL_FENCE))
 		return SIM_ERR(err, SIM_ECHECK, "glibc: arena %u: heap at 0x%llx "
-			       "holds %llu bytes of chunks, size %llu", av->idx,
-			       (unsigned long long)h->base, (unsigned long long)sum,
-			       (unsigned long long)h->size);
+			       "does not end with its top or a fencepost", av->idx,
+			       (unsigned long long)h->base);
 	return SIM_OK;
 }
 
@@ -956,12 +1018,13 @@ static int check_bins(struct gl *g, const struct gl_arena *av,
 }
 
 static int check_arena(struct gl *g, const struct gl_arena *av,
+		       const struct gl_at *at, uint64_t n, struct gl_tally *all,
 		       struct sim_err *err)
 {
-	struct gl_tally tl = {0, 0, 0, 0};
+	struct gl_tally tl = {0, 0, 0, 0, 0};
 	uint64_t sum = 0;
 	for (uint32_t i = 0; i < av->nheaps; i++) {
-		int rc = check_chain(g, av, &av->heaps[i], i == 0, &tl, err);
+		int rc = check_heap(g, av, &av->heaps[i], at, n, &tl, err);
 		if (rc != SIM_OK)
 			return rc;
 		sum += av->heaps[i].size;
@@ -977,7 +1040,71 @@ static int check_arena(struct gl *g, const struct gl_arena *av,
 			       (unsigned long long)av->nfast,
 			       (unsigned long long)sum,
 			       (unsigned long long)av->system_mem);
+	all->nbin += tl.nbin;
+	all->nfast += tl.nfast;
+	all->chunks += tl.chunks;
 	return check_bins(g, av, err);
+}
+
+/* Every chunk's record in at[] (host memory, *n of them, sorted by
+ * address); the records of each other state counted in by_st[]. */
+static int gather_chunks(struct gl *g, struct gl_at **out, uint64_t *n,
+			 uint64_t *by_st, struct sim_err *err)
+{
+	const struct gl_rec *tab = g->s.tab;
+	uint64_t k = 0;
+	for (uint64_t j = 1; j < g->s.cap; j++)
+		if (tab[j].addr > GL_DELETED)
+			by_st[tab[j].st & 7]++;
+	for (unsigned st = GL_FAST; st <= GL_FENCE; st++)
+		k += by_st[st];
+	struct gl_at *at = k ? strat_halloc(g->env, k * sizeof *at) : NULL;
+	if (k && !at)
+		return SIM_ERR(err, SIM_ENOMEM, "glibc: check: out of host memory");
+	k = 0;
+	for (uint64_t j = 1; j < g->s.cap; j++)
+		if (tab[j].addr > GL_DELETED && tab[j].st >= GL_FAST &&
+		    tab[j].st <= GL_FENCE)
+			at[k++] = (struct gl_at){tab[j].addr, (uint32_t)j, 0};
+	if (k)
+		qsort(at, k, sizeof *at, by_addr);
+	*out = at;
+	*n = k;
+	return SIM_OK;
+}
+
+/* The counts the walk did not see: records left over, mmapped chunks and
+ * bin headers, footers, heaps. */
+static int check_totals(struct gl *g, const uint64_t *by_st,
+			const struct gl_tally *all, uint64_t n,
+			struct sim_err *err)
+{
+	uint64_t used = 0, heaps = 0;
+	for (unsigned st = 0; st < 8; st++)
+		used += by_st[st];
+	for (uint32_t i = 1; i < g->narenas; i++)
+		heaps += g->ar[i]->nheaps;
+	if (all->chunks != n)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu chunk records, %llu "
+			       "inside the arenas' heaps", (unsigned long long)n,
+			       (unsigned long long)all->chunks);
+	if (by_st[GL_USER] || by_st[GL_UNUSED])
+		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records of chunks "
+			       "in use left", (unsigned long long)by_st[GL_USER]);
+	if (by_st[GL_MMAP] != g->n_mmaps ||
+	    by_st[GL_BINHDR] != (uint64_t)GL_NBINS * g->narenas || used != g->s.used)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records for %llu "
+			       "mmapped chunks and %u arenas' bin headers",
+			       (unsigned long long)used,
+			       (unsigned long long)g->n_mmaps, g->narenas);
+	if (g->foot.n != all->nbin || g->heapmap.n != heaps)
+		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu footers for %llu "
+			       "binned chunks, %llu heaps mapped of %llu",
+			       (unsigned long long)g->foot.n,
+			       (unsigned long long)all->nbin,
+			       (unsigned long long)g->heapmap.n,
+			       (unsigned long long)heaps);
+	return SIM_OK;
 }
 
 static int gl_check(void *self, struct sim_err *err)
@@ -986,24 +1113,16 @@ static int gl_check(void *self, struct sim_err *err)
 	if (g->fault)
 		return SIM_ERR(err, SIM_ECHECK, "glibc: wrote unmapped memory or "
 			       "was handed an unknown block");
-	for (uint32_t i = 0; i < g->narenas; i++) {
-		int rc = check_arena(g, g->ar[i], err);
-		if (rc != SIM_OK)
-			return rc;
-	}
-	uint64_t n = g->n_mmaps;
-	for (uint32_t i = 0; i < g->narenas; i++) {
-		const struct gl_arena *av = g->ar[i];
-		n += GL_NBINS;
-		for (uint32_t h = 0; h < av->nheaps; h++)
-			for (uint32_t id = av->heaps[h].first; id; id = REC(g, id)->next)
-				n++;
-	}
-	if (n != g->s.used)
-		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records for %llu chunks "
-			       "and bin headers", (unsigned long long)g->s.used,
-			       (unsigned long long)n);
-	return SIM_OK;
+	uint64_t by_st[8] = {0}, n = 0;
+	struct gl_at *at = NULL;
+	int rc = gather_chunks(g, &at, &n, by_st, err);
+	if (rc != SIM_OK)
+		return rc;
+	struct gl_tally all = {0, 0, 0, 0, 0};
+	for (uint32_t i = 0; i < g->narenas && rc == SIM_OK; i++)
+		rc = check_arena(g, g->ar[i], at, n, &all, err);
+	strat_hfree(g->env, at, n * sizeof *at);
+	return rc == SIM_OK ? check_totals(g, by_st, &all, n, err) : rc;
 }
 
 const struct strategy_ops strategy_glibc = {

@@ -94,6 +94,7 @@ struct gl_store {
 	struct gl_rec *tab;
 	uint64_t cap, used, tombs;   /* slots; live records; deleted slots */
 	uint64_t cap_inv;            /* ~2^64 / cap, for gl_home's remainder */
+	uint64_t lim;                /* 3/4 of cap, see gl_store_full */
 	/* resident-page cache: page number + 1, 0 = empty */
 	uint64_t tc[GL_TC_SLOTS];
 };
@@ -133,6 +134,7 @@ static inline void gl_set_cap(struct gl_store *s, uint64_t cap)
 {
 	s->cap = cap;
 	s->cap_inv = UINT64_MAX / cap + 1;
+	s->lim = cap / 4 * 3;
 }
 
 /* The record whose chunk starts at key; 0 when there is none. */
@@ -283,15 +285,12 @@ static inline void gl_store_free_tab(struct gl_store *s, struct gl_rec *t,
 }
 
 /* Does the table need a rehash before n more records are made?  Records
- * may fill GL_LOAD_NUM/GL_LOAD_DEN of it, records and deleted slots 9/10:
- * slots follow addresses, so probes stay short at loads a random hash
- * would not bear. */
-#define GL_LOAD_NUM 3
-#define GL_LOAD_DEN 4
+ * and deleted slots together may fill 3/4 of it: most probes are for
+ * chunks in use, which have no record, and such a probe runs to the next
+ * empty slot. */
 static inline int gl_store_full(const struct gl_store *s, uint64_t n)
 {
-	return 10 * (s->used + s->tombs + n + 1) > 9 * s->cap ||
-	       GL_LOAD_DEN * (s->used + n + 1) > GL_LOAD_NUM * s->cap;
+	return s->used + s->tombs + n >= s->lim;
 }
 
 /* The capacity a rehash should use for n more records: the same (only
@@ -316,7 +315,7 @@ struct gl_kv {
 
 struct gl_map {
 	struct gl_kv *t;
-	uint64_t cap, n;
+	uint64_t cap, n, lim;            /* lim: 3/4 of cap */
 	unsigned shift;                  /* 64 - log2(cap) */
 };
 
@@ -370,14 +369,14 @@ static inline void gl_map_del(struct gl_map *m, struct gl_kv *e)
 static inline int gl_map_room(struct gl_map *m, const struct strategy_env *env,
 			      uint64_t n)
 {
+	if (m->n + n <= m->lim)
+		return 1;
 	uint64_t cap = m->cap ? m->cap : 64;
 	unsigned shift = m->cap ? m->shift : 58;
 	while (4 * (m->n + n) > 3 * cap) {
 		cap *= 2;
 		shift--;
 	}
-	if (cap == m->cap)
-		return 1;
 	struct gl_kv *t = strat_halloc(env, cap * sizeof *t);
 	if (!t)
 		return 0;
@@ -385,6 +384,7 @@ static inline int gl_map_room(struct gl_map *m, const struct strategy_env *env,
 	struct gl_map old = *m;
 	m->t = t;
 	m->cap = cap;
+	m->lim = cap / 4 * 3;
 	m->shift = shift;
 	m->n = 0;
 	for (uint64_t i = 0; i < old.cap; i++)

@@ -823,16 +823,18 @@ static int is_heap_block(uint64_t usable)
 }
 
 /* A record for the block at addr the program hands back, 0 if it is not
- * a block handed out: a chunk in use has none yet, an mmapped one has. */
+ * a block handed out: a chunk in use has none yet (the engine has checked
+ * that the block is live), an mmapped one has. */
 static uint32_t block_of(struct gl *g, uint64_t addr, uint64_t usable)
 {
+	if (is_heap_block(usable))
+		return user_rec(g, addr - GL_HDR, usable + GL_SIZE_SZ);
 	uint32_t id = gl_find(&g->s, addr - GL_HDR);
-	int heap = is_heap_block(usable);
-	if (heap ? id != 0 : !id || REC(g, id)->st != GL_MMAP) {
-		g->fault = 1;        /* not ours: the engine checks frees */
+	if (!id || REC(g, id)->st != GL_MMAP) {
+		g->fault = 1;        /* not ours */
 		return 0;
 	}
-	return heap ? user_rec(g, addr - GL_HDR, usable + GL_SIZE_SZ) : id;
+	return id;
 }
 
 static void gl_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)

@@ -6,6 +6,9 @@
  *   (a) the engine with the bump strategy fed straight from memory, events/s
  *       (bump does almost nothing, so this is the engine's own cost);
  *   (b) every other registered strategy on the same events, events/s;
+ *       a strategy that collects by default (span, tiny) also with frees
+ *       reaching it at once (--reclaim=immediate), and GC mode's time an
+ *       event over that (the Go issue's target: within 2x);
  *   (c) reading the events back from a text trace (trace_next), MB/s and
  *       events/s;
  *   (d) reading the binary form (made by trace_convert), events/s and its
@@ -495,14 +498,17 @@ static int pick_reclaim(const struct strategy_ops *ops,
 	return SIM_RECLAIM_IMMEDIATE;
 }
 
-static int bench_strategy(const struct strategy_ops *ops,
+/* Best of the repetitions of ops on the events, in its own reclaim mode
+ * (SIM_RECLAIM_DEFAULT) or the one given. */
+static int bench_strategy(const struct strategy_ops *ops, int reclaim,
 			  const struct sim_event *ev, size_t n,
 			  struct strat_result *r, struct sim_err *err)
 {
 	union param_value *params = default_params(ops, err);
 	if (!params)
 		return err->code;
-	int reclaim = pick_reclaim(ops, params, &r->fallback);
+	if (reclaim == SIM_RECLAIM_DEFAULT)
+		reclaim = pick_reclaim(ops, params, &r->fallback);
 	double used = 0;
 	for (int rep = 0; rep < REPS && (rep == 0 || used < STRAT_BUDGET_S); rep++) {
 		struct pass p;
@@ -556,6 +562,32 @@ static void row_strategy(const struct strat_result *r, int first)
 	row_cpu(r->share);
 }
 
+/* GC mode against immediate mode for a strategy that collects by default:
+ * the same events with each free reaching the strategy at once, and the
+ * ratio of the two times an event (target: at most 2). */
+static void bench_gc_cost(const struct strategy_ops *ops,
+			  const struct strat_result *gc,
+			  const struct sim_event *ev, size_t n)
+{
+	struct strat_result imm = {.name = ops->name};
+	struct sim_err err;
+	sim_err_clear(&err);
+	char what[56];
+	snprintf(what, sizeof what, "(b) engine + %s, --reclaim=immediate",
+		 ops->name);
+	fprintf(stderr, "bench: engine + %s, immediate ...\n", ops->name);
+	if (bench_strategy(ops, SIM_RECLAIM_IMMEDIATE, ev, n, &imm, &err) != SIM_OK) {
+		row_error(what, &err);
+		return;
+	}
+	row_add(what, "-", "info", "%.2f M ev/s", imm.rate / 1e6);
+	row_cpu(imm.share);
+	double ratio = imm.rate / gc->rate;
+	snprintf(what, sizeof what, "(b)   %s: GC mode's time / immediate's",
+		 ops->name);
+	row_add(what, "<= 2x", ratio <= 2.0 ? "ok" : "MISSED", "%.2fx", ratio);
+}
+
 /* Every registered strategy, the default (bump) first.  Returns how many
  * results were filled. */
 static int bench_engines(const struct sim_event *ev, size_t n,
@@ -571,10 +603,15 @@ static int bench_engines(const struct sim_event *ev, size_t n,
 		char what[56];
 		snprintf(what, sizeof what, "(%c) engine + %s, from memory",
 			 i == 0 ? 'a' : 'b', ops->name);
-		if (bench_strategy(ops, ev, n, &res[k], &err) != SIM_OK)
+		if (bench_strategy(ops, SIM_RECLAIM_DEFAULT, ev, n, &res[k],
+				   &err) != SIM_OK) {
 			row_error(what, &err);
-		else
-			row_strategy(&res[k], i == 0);
+			continue;
+		}
+		row_strategy(&res[k], i == 0);
+		if (ops->reclaim_default == SIM_RECLAIM_GC && !res[k].fallback &&
+		    !res[k].partial)
+			bench_gc_cost(ops, &res[k], ev, n);
 	}
 	return k;
 }

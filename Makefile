@@ -43,7 +43,7 @@ help:
 	@echo "make run      install missing packages (as root), build, run the default experiment"
 	@echo "make test     build and run every test (SAN=1: under ASan+UBSan)"
 	@echo "make bench    replay the benchmark traces and print events/s"
-	@echo "make bench-instr  instructions an event per strategy, under callgrind (INSTR_ARGS=\"-e N -l N S...\")"
+	@echo "make bench-instr  instructions an event per strategy, under callgrind (INSTR_ARGS=\"-e N -l N S[/MODE]...\")"
 	@echo "make figures  run paper/experiments/*.lua: data, figures, tables, paper/checksums.sha256 (FIGURES=\"a b\", JOBS=N)"
 	@echo "make figures-check  rerun them in a temporary folder and compare with paper/checksums.sha256"
 	@echo "make replay   build/replay: a trace on the real allocator (scripts/validate-glibc)"

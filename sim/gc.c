@@ -212,19 +212,30 @@ void gc_destroy(struct gc *g)
 	free(g);
 }
 
-/* The dead list is a byte string, four fields an object: the address
- * less the previous object's (zigzag, so a step down is small too), the
- * size, usable - size (mod 2^64, exact even for a strategy that reports
- * less than the size) and the thread.  It is written once and read once in
- * order, so it needs no random access, and it takes about 8 bytes an
- * object where a struct took 32.  The step takes five bytes, one unaligned
- * store and load, where a varint took a loop a byte (a random address in
- * a heap of hundreds of megabytes is a five-byte varint anyway; five 0xFF
- * bytes and eight more hold a step of 2^40 - 1 or more); the other three
- * are varints (7 bits a byte, low first), one byte for most objects. */
-#define DEAD_MAX_BYTES 40       /* 13 + 10 + 10 + 5 bytes at most */
-#define STEP_BYTES 5
-#define STEP_ESC ((UINT64_C(1) << 8 * STEP_BYTES) - 1)
+/* The dead list is a byte string of records, one an object in the order
+ * they died: written once and read once in order, so it needs no random
+ * access.  Most objects take one 64-bit word (little-endian), written
+ * with one store and read with one load:
+ *   bit 0       0
+ *   bits 1-35   the address less the previous object's, zigzag (a step
+ *               of less than 16 GiB either way)
+ *   bits 36-49  the size (less than 16 KiB)
+ *   bits 50-59  usable - size (less than 1 KiB)
+ *   bits 60-63  the thread (less than 16)
+ * Any other object takes a long record of four words: 1 | thread << 32,
+ * the address, the size and usable - size (mod 2^64, exact even for a
+ * strategy that reports less than the size).  On tools/scale's trace
+ * about 1 % are long, so an object takes about 8.2 bytes where a struct
+ * took 32 (and varints, a loop a field, 8.3). */
+#define DEAD_LONG      UINT64_C(1)
+#define DEAD_STEP_BITS 35
+#define DEAD_SIZE_BITS 14
+#define DEAD_X_BITS    10
+#define DEAD_SIZE_AT   (1 + DEAD_STEP_BITS)
+#define DEAD_X_AT      (DEAD_SIZE_AT + DEAD_SIZE_BITS)
+#define DEAD_TID_AT    (DEAD_X_AT + DEAD_X_BITS)
+#define DEAD_MAX_BYTES 32       /* a long record */
+_Static_assert(DEAD_TID_AT == 60, "the thread takes the top four bits");
 
 static inline uint64_t le64(uint64_t v)
 {
@@ -235,64 +246,39 @@ static inline uint64_t le64(uint64_t v)
 #endif
 }
 
-/* All 8 bytes are stored (the list keeps DEAD_MAX_BYTES of room), so
- * get_step's 8-byte load reads only bytes written. */
-static inline uint8_t *put_step(uint8_t *p, uint64_t zz)
+static inline void put_word(uint8_t *p, uint64_t v)
 {
-	uint64_t v = le64(zz);
-	if (__builtin_expect(zz >= STEP_ESC, 0)) {
-		memset(p, 0xFF, 8);
-		memcpy(p + STEP_BYTES, &v, sizeof v);
-		return p + STEP_BYTES + sizeof v;
-	}
+	v = le64(v);
 	memcpy(p, &v, sizeof v);
-	return p + STEP_BYTES;
 }
 
-static inline uint64_t get_step(const uint8_t **pp)
+static inline uint64_t get_word(const uint8_t *p)
 {
 	uint64_t v;
-	memcpy(&v, *pp, sizeof v);
-	*pp += STEP_BYTES;
-	v = le64(v) & STEP_ESC;
-	if (__builtin_expect(v == STEP_ESC, 0)) {
-		memcpy(&v, *pp, sizeof v);
-		*pp += sizeof v;
-		v = le64(v);
-	}
-	return v;
+	memcpy(&v, p, sizeof v);
+	return le64(v);
 }
 
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
+static inline uint64_t low_bits(uint64_t v, unsigned n)
 {
-	for (; v >= 0x80; v >>= 7)
-		*p++ = (uint8_t)(v | 0x80);
-	*p++ = (uint8_t)v;
-	return p;
+	return v & ((UINT64_C(1) << n) - 1);
 }
 
-static uint64_t get_varint(const uint8_t **pp)
+/* The one-word record of an object (its step zigzag) in *w; 0 when a
+ * field does not fit, and the object needs a long record. */
+static inline int short_record(uint64_t zz, uint64_t size, uint64_t x,
+			       uint32_t tid, uint64_t *w)
 {
-	const uint8_t *p = *pp;
-	if (*p < 0x80) {           /* most sizes, excesses and threads */
-		*pp = p + 1;
-		return *p;
-	}
-	uint64_t v = 0;
-	for (unsigned shift = 0;; shift += 7) {
-		uint8_t b = *p++;
-		v |= (uint64_t)(b & 0x7F) << shift;
-		if (b < 0x80)
-			break;
-	}
-	*pp = p;
-	return v;
+	if (zz >> DEAD_STEP_BITS | size >> DEAD_SIZE_BITS | x >> DEAD_X_BITS |
+	    tid >> (64 - DEAD_TID_AT))
+		return 0;
+	*w = zz << 1 | size << DEAD_SIZE_AT | x << DEAD_X_AT |
+	     (uint64_t)tid << DEAD_TID_AT;
+	return 1;
 }
 
-/* Double the dead list.  Out of line (noinline, a GCC/Clang attribute as
- * __builtin_expect is): inlined, its call made gc_add_dead save and restore
- * registers on every free, a third of its instructions. */
-__attribute__((noinline)) static int grow_dead(struct gc *g)
+/* Double the dead list. */
+static int grow_dead(struct gc *g)
 {
 	uint64_t cap = g->dead_cap ? g->dead_cap * 2 : 4096;
 	uint8_t *d = realloc(g->dead, cap);
@@ -303,21 +289,58 @@ __attribute__((noinline)) static int grow_dead(struct gc *g)
 	return SIM_OK;
 }
 
+/* gc_add_dead when the list is full or the object needs a long record.
+ * Out of line (noinline, a GCC/Clang attribute as __builtin_expect is),
+ * and reached by a tail call: the one-word path saves no registers. */
+__attribute__((noinline)) static int add_dead_slow(struct gc *g, uint32_t tid,
+						   uint64_t addr, uint64_t x,
+						   uint64_t size, uint64_t zz)
+{
+	if (g->dead_cap - g->dead_len < DEAD_MAX_BYTES && grow_dead(g) != SIM_OK)
+		return SIM_ENOMEM;
+	uint8_t *p = g->dead + g->dead_len;
+	uint64_t w;
+	if (short_record(zz, size, x, tid, &w)) {
+		put_word(p, w);
+		g->dead_len += 8;
+	} else {
+		put_word(p, DEAD_LONG | (uint64_t)tid << 32);
+		put_word(p + 8, addr);
+		put_word(p + 16, size);
+		put_word(p + 24, x);
+		g->dead_len += 32;
+	}
+	g->dead_addr = addr;
+	return SIM_OK;
+}
+
 int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
 		uint64_t size)
 {
-	if (__builtin_expect(g->dead_cap - g->dead_len < DEAD_MAX_BYTES, 0) &&
-	    grow_dead(g) != SIM_OK)
-		return SIM_ENOMEM;
-	uint64_t step = addr - g->dead_addr;
-	uint8_t *p = g->dead + g->dead_len;
-	p = put_step(p, step << 1 ^ (uint64_t)-(step >> 63));
-	p = put_varint(p, size);
-	p = put_varint(p, usable - size);
-	p = put_varint(p, tid);
-	g->dead_len = (uint64_t)(p - g->dead);
+	uint64_t step = addr - g->dead_addr, x = usable - size, w;
+	uint64_t zz = step << 1 ^ (uint64_t)-(step >> 63);
+	if (__builtin_expect(g->dead_cap - g->dead_len < DEAD_MAX_BYTES ||
+			     !short_record(zz, size, x, tid, &w), 0))
+		return add_dead_slow(g, tid, addr, x, size, zz);
+	put_word(g->dead + g->dead_len, w);
+	g->dead_len += 8;
 	g->dead_addr = addr;
 	return SIM_OK;
+}
+
+/* gc_dead_next's long record w at it->pos; out of line as add_dead_slow. */
+__attribute__((noinline)) static int next_long_dead(const struct gc *g,
+						    struct gc_dead_iter *it,
+						    struct gc_dead *d,
+						    uint64_t w)
+{
+	const uint8_t *p = g->dead + it->pos;
+	d->tid = (uint32_t)(w >> 32);
+	d->addr = it->addr = get_word(p + 8);
+	d->size = get_word(p + 16);
+	d->usable = d->size + get_word(p + 24);
+	it->pos += 32;
+	return 1;
 }
 
 int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
@@ -325,14 +348,16 @@ int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
 {
 	if (it->pos >= g->dead_len)
 		return 0;
-	const uint8_t *p = g->dead + it->pos;
-	uint64_t zz = get_step(&p);
+	uint64_t w = get_word(g->dead + it->pos);
+	if (__builtin_expect(w & DEAD_LONG, 0))
+		return next_long_dead(g, it, d, w);
+	uint64_t zz = low_bits(w >> 1, DEAD_STEP_BITS);
 	it->addr += zz >> 1 ^ (uint64_t)-(zz & 1);
 	d->addr = it->addr;
-	d->size = get_varint(&p);
-	d->usable = d->size + get_varint(&p);
-	d->tid = (uint32_t)get_varint(&p);
-	it->pos = (uint64_t)(p - g->dead);
+	d->size = low_bits(w >> DEAD_SIZE_AT, DEAD_SIZE_BITS);
+	d->usable = d->size + low_bits(w >> DEAD_X_AT, DEAD_X_BITS);
+	d->tid = (uint32_t)(w >> DEAD_TID_AT);
+	it->pos += 8;
 	return 1;
 }
 

@@ -3,7 +3,8 @@
  * inserts and removals in a fixed pseudo-random order across many resizes,
  * every block read back exactly (the packed fields and the spill map for
  * blocks that do not pack), and the host memory it claims per object;
- * and the GC's dead list (gc.c), which packs the same blocks as varints.
+ * and the GC's dead list (gc.c), which packs the same blocks in one-word or
+ * four-word records.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,16 +163,37 @@ static void test_host_bytes(void **state)
 	objtab_free(&t);
 }
 
-/* Dead object k: the blocks above, steps up and down in address, the
- * widest values each field can take, and thread numbers past 2^16. */
+/* Dead object k, one of two kinds.  One in four: the blocks above,
+ * steps up and down across the address space, the widest values each
+ * field can take, and thread numbers past 2^16 (long records).  The rest
+ * fit a one-word record (a step under 1 GiB, a size under 4 KiB, an
+ * excess under 32, a thread under 16), but every 7th of them is at a
+ * field's edge: the largest value that fits, or one more. */
 static struct gc_dead dead_of(uint64_t k)
 {
 	struct obj_block b = block_of(k);
-	struct gc_dead d = {b.addr, b.usable, b.size, (uint32_t)(mix(k) >> 40)};
+	uint64_t r = mix(k), base = UINT64_C(0xc000000000);
+	struct gc_dead d = {b.addr, b.usable, b.size, (uint32_t)(r >> 40)};
 	if (k % 89 == 0)
 		d.addr = k & 1 ? UINT64_MAX : 0;
 	if (k % 83 == 0)
 		d.usable = d.size - 1 - (k & 1);    /* excess mod 2^64: 2^64 - 1 */
+	if (k % 4 == 0)
+		return d;
+	d = (struct gc_dead){base + (r & ((UINT64_C(1) << 30) - 1)), b.usable,
+			     b.size, (uint32_t)(r >> 60)};
+	uint64_t prev = k ? dead_of(k - 1).addr : 0;
+	switch (k % 7 == 0 ? k / 7 % 9 : 8) {   /* 9: coprime to 4 */
+	case 0: d.size = 16383; d.usable = d.size + 1023; d.tid = 15; break;
+	case 1: d.size = 16384; d.usable = d.size; break;
+	case 2: d.usable = d.size + 1024; break;
+	case 3: d.tid = 16; break;
+	case 4: d.addr = prev + (UINT64_C(1) << 34) - 1; break;   /* fits */
+	case 5: d.addr = prev + (UINT64_C(1) << 34); break;
+	case 6: d.addr = prev - (UINT64_C(1) << 34); break;       /* fits */
+	case 7: d.addr = prev - (UINT64_C(1) << 34) - 1; break;
+	default: break;
+	}
 	return d;
 }
 

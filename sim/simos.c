@@ -60,6 +60,12 @@ struct simos {
 	size_t nslots, nregions;
 	struct region *last;         /* the region of the last write */
 	uint64_t meter_version;      /* changes whenever the meter may have */
+	/* The pages of the last write that found them resident or made them
+	 * so, as bytes [hot_lo, hot_hi), and the meter version then.  Every
+	 * page bit change moves the version, so while it stands still a write
+	 * inside the range changes nothing: span's write of a block it has
+	 * just zeroed, the next small object on a page. */
+	uint64_t hot_lo, hot_hi, hot_version;
 	struct vma *vmas;            /* sorted by start, never overlapping */
 	size_t nvmas, cap;
 	uint64_t brk_cur;
@@ -862,19 +868,29 @@ static int touch_pages(struct simos *os, uint64_t first, uint64_t end,
 	return 1;
 }
 
-/* The common case on the per-event path: a write to pages of the last
- * region that are all resident already changes nothing (resident pages are
- * read/write and not released). */
-static int already_resident(const struct simos *os, uint64_t first,
-			    uint64_t end)
+/* The common case on the per-event path: a write of bytes [addr, last]
+ * to pages of the last region that are all resident already changes
+ * nothing (resident pages are read/write and not released).  The pages'
+ * mask is two shifts, with no test for a whole word. */
+static int already_resident(const struct simos *os, uint64_t addr,
+			    uint64_t last)
 {
 	const struct region *r = os->last;
-	if (!r || r->key != first >> REGION_PAGE_BITS ||
-	    (first >> 6) != ((end - 1) >> 6))
+	uint64_t a = addr >> SIMOS_PAGE_SHIFT, b = last >> SIMOS_PAGE_SHIFT;
+	if (!r || r->key != addr >> REGION_SHIFT || (a >> 6) != (b >> 6))
 		return 0;
-	uint64_t m = span_mask(first & 63, end - first);
-	size_t w = (size_t)((first & (REGION_PAGES - 1)) >> 6);
+	uint64_t m = (~UINT64_C(0) << (a & 63)) & (~UINT64_C(0) >> (63 - (b & 63)));
+	size_t w = (size_t)((a & (REGION_PAGES - 1)) >> 6);
 	return (r->bits[B_RES][w] & m) == m;
+}
+
+/* The pages of bytes [addr, last], all resident now, are the hot range
+ * (read/write pages end below 2^47: the end does not overflow). */
+static void set_hot(struct simos *os, uint64_t addr, uint64_t last)
+{
+	os->hot_lo = addr & ~PAGE_MASK;
+	os->hot_hi = (last | PAGE_MASK) + 1;
+	os->hot_version = os->meter_version;
 }
 
 /* Charge the page faults of a write and enforce memory.max. */
@@ -919,19 +935,27 @@ static __attribute__((noinline)) int touch_slow(struct simos *os,
 			       "simos: write of %" PRIu64 " bytes at 0x%" PRIx64
 			       ": page 0x%" PRIx64 " is not mapped read/write",
 			       len, addr, bad << SIMOS_PAGE_SHIFT);
-	return touch_account(os, addr, len, fresh, err);
+	int rc = touch_account(os, addr, len, fresh, err);
+	if (rc == SIM_OK)
+		set_hot(os, addr, addr + len - 1);
+	return rc;
 }
 
 int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
 		struct sim_err *err)
 {
+	/* inside the hot range (no overflow: len <= hot_hi - addr) */
+	if (addr - os->hot_lo < os->hot_hi - os->hot_lo &&
+	    len <= os->hot_hi - addr && os->hot_version == os->meter_version)
+		return SIM_OK;
 	if (len == 0)
 		return SIM_OK;
+	uint64_t last = addr + len - 1;
 	/* no overflow (touch_slow reports it) and resident already */
-	if (len - 1 <= UINT64_MAX - addr &&
-	    already_resident(os, addr >> SIMOS_PAGE_SHIFT,
-			     ((addr + len - 1) >> SIMOS_PAGE_SHIFT) + 1))
+	if (last >= addr && already_resident(os, addr, last)) {
+		set_hot(os, addr, last);
 		return SIM_OK;
+	}
 	return touch_slow(os, addr, len, err);
 }
 

@@ -412,6 +412,17 @@ static void tiny_counters(void *self, uint64_t *v)
 	v[SPAN_NCOUNTERS + 2] = t->count;
 }
 
+/* Counter i from the whole set.  Out of line (noinline, a GCC/Clang
+ * attribute as __builtin_expect is): its array made tiny_counter set up a
+ * stack frame for every read of heap_live, which now is a tail call. */
+__attribute__((noinline)) static uint64_t adjusted_counter(void *self,
+							   size_t i)
+{
+	uint64_t v[SPAN_NCOUNTERS + 3];
+	tiny_counters(self, v);
+	return v[i];
+}
+
 /* One counter: span's own for those tiny does not adjust (heap_live,
  * which the pacer reads after every allocation, among them). */
 static uint64_t tiny_counter(void *self, size_t i)
@@ -420,9 +431,7 @@ static uint64_t tiny_counter(void *self, size_t i)
 	if (i < SPAN_NCOUNTERS && i != SPAN_C_mallocs && i != SPAN_C_frees &&
 	    i != SPAN_C_cache_hits)
 		return strategy_span.counter(t->span, i);
-	uint64_t v[SPAN_NCOUNTERS + 3];
-	tiny_counters(self, v);
-	return v[i];
+	return adjusted_counter(self, i);
 }
 
 const struct strategy_ops strategy_tiny = {

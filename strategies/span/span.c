@@ -870,10 +870,40 @@ static unsigned next_free(struct mspan *s)
 	return slot;
 }
 
-static void zero_block(struct span_heap *h, uint64_t addr, uint64_t len)
+/* Go clears a reused block before handing it out: the write of len bytes
+ * at addr.  Returns addr, so an allocation ends in a tail call here; out
+ * of line (noinline, a GCC/Clang attribute as __builtin_expect is), so
+ * its error record takes no room in the allocation's frame. */
+__attribute__((noinline)) static uint64_t zero_block(struct span_heap *h,
+						     uint64_t addr,
+						     uint64_t len)
 {
 	struct sim_err err;
 	simos_touch(h->env->os, addr, len, &err);   /* OOM is the engine's */
+	return addr;
+}
+
+/* Slot slot of s, found free, to the program (5.2). */
+static inline uint64_t take_slot(struct span_heap *h, struct mspan *s,
+				 unsigned slot)
+{
+	s->alloc_count++;
+	h->mallocs++;
+	h->total_alloc += s->elemsize;
+	uint64_t addr = s->base + slot * s->elemsize;
+	return s->needzero ? zero_block(h, addr, s->elemsize) : addr;
+}
+
+/* A small object of span class spc when the cached span has no free
+ * slot: a refill first.  Out of line, as zero_block, so the mcache hit
+ * saves no registers. */
+__attribute__((noinline)) static uint64_t alloc_refilled(struct span_heap *h,
+							 unsigned p,
+							 unsigned spc)
+{
+	h->c[SPAN_C_cache_misses]++;
+	struct mspan *s = mcache_refill(h, p, spc);
+	return s ? take_slot(h, s, next_free(s)) : 0;
 }
 
 /* A small object of class cls (5.2). */
@@ -883,26 +913,20 @@ static uint64_t alloc_small(struct span_heap *h, unsigned p, unsigned cls,
 	unsigned spc = cls << 1 | noscan;
 	struct mspan *s = h->mc[p].alloc[spc];
 	unsigned slot = s ? next_free(s) : NONE_SLOT;
-	if (slot == NONE_SLOT) {
-		h->c[SPAN_C_cache_misses]++;
-		if (!(s = mcache_refill(h, p, spc)))
-			return 0;
-		slot = next_free(s);
-	} else {
-		h->c[SPAN_C_cache_hits]++;
-	}
-	s->alloc_count++;
-	h->mallocs++;
-	h->total_alloc += s->elemsize;
-	uint64_t addr = s->base + slot * s->elemsize;
-	if (s->needzero)
-		zero_block(h, addr, s->elemsize);
-	return addr;
+	if (slot == NONE_SLOT)
+		return alloc_refilled(h, p, spc);
+	h->c[SPAN_C_cache_hits]++;
+	return take_slot(h, s, slot);
 }
 
-/* A large object (5.3): its own span of whole pages. */
-static uint64_t alloc_large(struct span_heap *h, unsigned p, uint64_t size,
-			    uint64_t align, unsigned noscan, uint64_t *usable)
+/* A large object (5.3): its own span of whole pages.  Out of line, as
+ * zero_block, so a small allocation saves no registers for it. */
+__attribute__((noinline)) static uint64_t alloc_large(struct span_heap *h,
+						      unsigned p,
+						      uint64_t size,
+						      uint64_t align,
+						      unsigned noscan,
+						      uint64_t *usable)
 {
 	uint64_t extra = align > SC_PAGE ? align - SC_PAGE : 0;
 	uint64_t npages = (size + extra + SC_PAGE - 1) / SC_PAGE;
@@ -923,9 +947,7 @@ static uint64_t alloc_large(struct span_heap *h, unsigned p, uint64_t size,
 	uint64_t addr = align > SC_PAGE ? (s->base + align - 1) & ~(align - 1)
 					: s->base;
 	*usable = s->base + s->elemsize - addr;
-	if (s->needzero)
-		zero_block(h, addr, size);
-	return addr;
+	return s->needzero ? zero_block(h, addr, size) : addr;
 }
 
 /* The class for an aligned small request, or 0 to go large. */

@@ -44,6 +44,7 @@ struct engine {
 	char phase_buf[64];
 	struct simos_meter meter;  /* the OS as read after the last event */
 	const uint64_t *os_version;   /* simos_meter_version(os) */
+	const struct simos_hot *os_hot;   /* simos_hot(os) */
 	uint64_t meter_version;       /* *os_version when meter was read */
 	uint64_t last_os_cost, next_tick, next_sample, next_check, next_ckpt;
 	uint64_t next_due;         /* the least of the three that are on */
@@ -152,8 +153,10 @@ int engine_create(const struct engine_config *cfg,
 	e->next_ckpt = cfg->checkpoint_every ? cfg->checkpoint_every : UINT64_MAX;
 	set_next_due(e);
 	int rc = simos_create(&cfg->os, &e->os, err);
-	if (rc == SIM_OK)
+	if (rc == SIM_OK) {
 		e->os_version = simos_meter_version(e->os);
+		e->os_hot = simos_hot(e->os);
+	}
 	if (rc == SIM_OK && cfg->check && !(e->shadow = shadow_create()))
 		rc = SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	struct strategy_env env = {e->os, engine_halloc, e, &e->st.cur.t_ns};
@@ -295,16 +298,26 @@ static int blame(struct engine *e, int code, int strategy, struct sim_err *err)
 	return SIM_ERR(err, code, "event %" PRIu64 ": %s", e->st.cur.event, msg);
 }
 
-/* The program writes the size bytes it asked for at addr. */
-static int program_writes(struct engine *e, uint64_t addr, uint64_t size,
-			  struct sim_err *err)
+/* program_writes past the hot range. */
+static int program_writes_out(struct engine *e, uint64_t addr, uint64_t size,
+			      struct sim_err *err)
 {
-	if (!e->cfg.touch || size == 0)
-		return SIM_OK;
 	int rc = simos_touch(e->os, addr, size, err);
 	if (rc == SIM_ECHECK)
 		return blame(e, SIM_ECHECK, 1, err);
 	return rc == SIM_EOOM ? SIM_OK : rc;   /* OOM is seen after the event */
+}
+
+/* The program writes the size bytes it asked for at addr.  A write to
+ * the pages the last one found resident (span's zeroing of the same
+ * block, the next small object on a page) is answered inline. */
+static inline int program_writes(struct engine *e, uint64_t addr,
+				 uint64_t size, struct sim_err *err)
+{
+	if (!e->cfg.touch || size == 0 ||
+	    simos_hot_write(e->os_hot, *e->os_version, addr, size))
+		return SIM_OK;
+	return program_writes_out(e, addr, size, err);
 }
 
 static int shadow_add_block(struct engine *e, uint64_t addr, uint64_t size,

@@ -60,12 +60,7 @@ struct simos {
 	size_t nslots, nregions;
 	struct region *last;         /* the region of the last write */
 	uint64_t meter_version;      /* changes whenever the meter may have */
-	/* The pages of the last write that found them resident or made them
-	 * so, as bytes [hot_lo, hot_hi), and the meter version then.  Every
-	 * page bit change moves the version, so while it stands still a write
-	 * inside the range changes nothing: span's write of a block it has
-	 * just zeroed, the next small object on a page. */
-	uint64_t hot_lo, hot_hi, hot_version;
+	struct simos_hot hot;        /* simos.h */
 	struct vma *vmas;            /* sorted by start, never overlapping */
 	size_t nvmas, cap;
 	uint64_t brk_cur;
@@ -888,9 +883,9 @@ static int already_resident(const struct simos *os, uint64_t addr,
  * (read/write pages end below 2^47: the end does not overflow). */
 static void set_hot(struct simos *os, uint64_t addr, uint64_t last)
 {
-	os->hot_lo = addr & ~PAGE_MASK;
-	os->hot_hi = (last | PAGE_MASK) + 1;
-	os->hot_version = os->meter_version;
+	os->hot.lo = addr & ~PAGE_MASK;
+	os->hot.hi = (last | PAGE_MASK) + 1;
+	os->hot.version = os->meter_version;
 }
 
 /* Charge the page faults of a write and enforce memory.max. */
@@ -944,9 +939,7 @@ static __attribute__((noinline)) int touch_slow(struct simos *os,
 int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
 		struct sim_err *err)
 {
-	/* inside the hot range (no overflow: len <= hot_hi - addr) */
-	if (addr - os->hot_lo < os->hot_hi - os->hot_lo &&
-	    len <= os->hot_hi - addr && os->hot_version == os->meter_version)
+	if (simos_hot_write(&os->hot, os->meter_version, addr, len))
 		return SIM_OK;
 	if (len == 0)
 		return SIM_OK;
@@ -1008,6 +1001,11 @@ uint64_t simos_peak_rss_bytes(const struct simos *os)
 const struct simos_counts *simos_counts(const struct simos *os)
 {
 	return &os->counts;
+}
+
+const struct simos_hot *simos_hot(const struct simos *os)
+{
+	return &os->hot;
 }
 
 const uint64_t *simos_meter_version(const struct simos *os)

@@ -151,6 +151,28 @@ uint64_t simos_brk_base(const struct simos *os);
 int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
 		struct sim_err *err);
 
+/* The hot range: the pages of the last write that found them resident or
+ * made them so, as bytes [lo, hi), and the meter version (below) then.
+ * Every page bit change moves the version, so while it stands still a
+ * write inside the range changes nothing - span's write of a block it has
+ * just zeroed, the next small object on a page - and simos_touch would
+ * return SIM_OK at once.  The pointer stays valid for the address space's
+ * life, so a caller can test a write inline (simos_hot_write). */
+struct simos_hot {
+	uint64_t lo, hi, version;
+};
+const struct simos_hot *simos_hot(const struct simos *os);
+
+/* A write of [addr, addr+len) that changes nothing by the hot range h, the
+ * address space's meter version being version (no overflow: len <= hi -
+ * addr). */
+static inline int simos_hot_write(const struct simos_hot *h, uint64_t version,
+				  uint64_t addr, uint64_t len)
+{
+	return addr - h->lo < h->hi - h->lo && len <= h->hi - addr &&
+	       h->version == version;
+}
+
 /* 1 when every page of [addr, addr+len) is mapped read/write. */
 int simos_is_rw(const struct simos *os, uint64_t addr, uint64_t len);
 

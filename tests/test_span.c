@@ -215,6 +215,54 @@ static void test_pages_first_fit(void **state)
 	assert_int_equal(live, 0);
 }
 
+/* A chunk's summary as a page-by-page walk finds it. */
+static struct pa_sum naive_sum(const struct palloc *pa, uint64_t c)
+{
+	uint64_t run = 0, max = 0, start = PA_CHUNK_PAGES;
+	for (uint64_t i = 0; i < PA_CHUNK_PAGES; i++) {
+		uint64_t p = c * PA_CHUNK_PAGES + i;
+		if (!(pa->inuse[p >> 6] >> (p & 63) & 1)) {
+			run++;
+			max = run > max ? run : max;
+		} else {
+			start = start == PA_CHUNK_PAGES ? i : start;
+			run = 0;
+		}
+	}
+	return (struct pa_sum){(uint16_t)start, (uint16_t)max,
+			       (uint16_t)(start == PA_CHUNK_PAGES ? PA_CHUNK_PAGES
+								  : run)};
+}
+
+/* Summaries after runs of every length are taken and given back in a
+ * fixed pseudo-random order, across word and chunk edges. */
+static void test_pages_summaries(void **state)
+{
+	(void)state;
+	struct palloc pa;
+	struct strategy_env env;
+	size_t live = 0;
+	pa_open(&pa, &env, &live, 4 * PA_CHUNK_PAGES);
+	uint64_t x = 88172645463325252u;
+	for (int k = 0; k < 4000; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;   /* xorshift64 */
+		uint64_t n = 1 + (x >> 8) % (k % 7 == 0 ? 600 : 40);
+		uint64_t p = (x >> 24) % (pa.npages - n + 1);
+		if (x & 1)
+			pa_free(&pa, p, n);
+		else
+			pa_alloc(&pa, p, n);
+		for (uint64_t c = 0; c < pa.npages / PA_CHUNK_PAGES; c++) {
+			struct pa_sum want = naive_sum(&pa, c);
+			assert_int_equal(pa.sum[c].start, want.start);
+			assert_int_equal(pa.sum[c].max, want.max);
+			assert_int_equal(pa.sum[c].end, want.end);
+		}
+	}
+	pa_fini(&pa);
+	assert_int_equal(live, 0);
+}
+
 /* The measured example of 8.2 (GOMAXPROCS=1). */
 static void test_pages_cache(void **state)
 {
@@ -921,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_span_slots),
 		cmocka_unit_test(test_span_per_p),
 		cmocka_unit_test(test_pages_first_fit),
+		cmocka_unit_test(test_pages_summaries),
 		cmocka_unit_test(test_pages_cache),
 		cmocka_unit_test(test_pages_scavenged),
 		cmocka_unit_test(test_heap_growth),

@@ -68,26 +68,6 @@ static inline uint64_t pa_bits_next(const uint64_t *w, uint64_t from,
 	return lim;
 }
 
-/* Last index in [lo, hi) whose bit equals one, or PA_NONE. */
-static inline uint64_t pa_bits_prev(const uint64_t *w, uint64_t lo,
-				    uint64_t hi, int one)
-{
-	while (hi > lo) {
-		uint64_t top = hi - 1;
-		uint64_t x = one ? w[top >> 6] : ~w[top >> 6];
-		unsigned b = (unsigned)(top & 63);
-		if (b < 63)
-			x &= (UINT64_C(1) << (b + 1)) - 1;
-		if (x) {
-			uint64_t r = (top & ~UINT64_C(63)) + 63 -
-				     (uint64_t)__builtin_clzll(x);
-			return r >= lo ? r : PA_NONE;
-		}
-		hi = top & ~UINT64_C(63);
-	}
-	return PA_NONE;
-}
-
 /* Set (val 1) or clear bits [p, p+n). */
 static inline void pa_bits_set(uint64_t *w, uint64_t p, uint64_t n, int val)
 {
@@ -121,31 +101,41 @@ static inline uint64_t pa_bits_count(const uint64_t *w, uint64_t p, uint64_t n)
 
 /* ---- summaries ---------------------------------------------------------- */
 
+/* The longest run of set bits in x: each step shortens every run by one,
+ * so the loop runs once a bit of it (free runs inside a word of a busy
+ * chunk are short). */
+static inline uint64_t pa_longest_ones(uint64_t x)
+{
+	uint64_t n = 0;
+	for (; x; n++)
+		x &= x >> 1;
+	return n;
+}
+
+/* Chunk c's summary, a word at a time: a free run that crosses words is
+ * the free pages atop the words before plus those at the bottom of this
+ * one; runs inside a word are pa_longest_ones of its free pages. */
 static inline void pa_summarise(struct palloc *pa, uint64_t c)
 {
-	uint64_t lo = c * PA_CHUNK_PAGES, hi = lo + PA_CHUNK_PAGES;
-	struct pa_sum s;
-	uint64_t first = pa_bits_next(pa->inuse, lo, hi, 1);
-	if (first == hi) {
-		s.start = s.max = s.end = PA_CHUNK_PAGES;
-	} else {
-		uint64_t last = pa_bits_prev(pa->inuse, lo, hi, 1);
-		s.start = (uint16_t)(first - lo);
-		s.end = (uint16_t)(hi - last - 1);
-		uint64_t max = s.start > s.end ? s.start : s.end;
-		uint64_t p = first;
-		while (p < last) {
-			uint64_t z = pa_bits_next(pa->inuse, p, last, 0);
-			if (z >= last)
-				break;
-			uint64_t o = pa_bits_next(pa->inuse, z, last, 1);
-			if (o - z > max)
-				max = o - z;
-			p = o;
+	const uint64_t *w = pa->inuse + c * PA_CHUNK_WORDS;
+	uint64_t run = 0, max = 0, start = PA_CHUNK_PAGES;
+	for (unsigned i = 0; i < PA_CHUNK_WORDS; i++) {
+		if (!w[i]) {
+			run += 64;
+			continue;
 		}
-		s.max = (uint16_t)max;
+		uint64_t low = run + (uint64_t)__builtin_ctzll(w[i]);
+		uint64_t inner = pa_longest_ones(~w[i]);
+		if (start == PA_CHUNK_PAGES)
+			start = low;
+		max = low > max ? low : max;
+		max = inner > max ? inner : max;
+		run = (uint64_t)__builtin_clzll(w[i]);
 	}
-	pa->sum[c] = s;
+	max = run > max ? run : max;
+	pa->sum[c] = (struct pa_sum){(uint16_t)start, (uint16_t)max,
+				     (uint16_t)(start == PA_CHUNK_PAGES
+							? PA_CHUNK_PAGES : run)};
 }
 
 static inline void pa_update(struct palloc *pa, uint64_t p, uint64_t n)

@@ -301,18 +301,6 @@ void strat_close(struct strat *s)
 	s->self = NULL;
 }
 
-uint64_t strat_alloc(struct strat *s, uint32_t tid, uint64_t size,
-		     uint64_t align, unsigned flags, uint64_t *usable)
-{
-	*usable = 0;
-	return s->ops->alloc(s->self, tid, size, align, flags, usable);
-}
-
-void strat_free(struct strat *s, uint32_t tid, uint64_t addr, uint64_t usable)
-{
-	s->ops->free(s->self, tid, addr, usable);
-}
-
 uint64_t strat_realloc(struct strat *s, uint32_t tid, uint64_t addr,
 		       uint64_t old_usable, uint64_t size, uint64_t *usable)
 {

@@ -232,9 +232,21 @@ int strat_open(struct strat *s, const struct strategy_ops *ops,
 	       const union param_value *params, struct sim_err *err);
 void strat_close(struct strat *s);
 
-uint64_t strat_alloc(struct strat *s, uint32_t tid, uint64_t size,
-		     uint64_t align, unsigned flags, uint64_t *usable);
-void strat_free(struct strat *s, uint32_t tid, uint64_t addr, uint64_t usable);
+/* alloc and free through the strategy.  Inline: the engine calls them once
+ * an event, and the wrapper was a call of its own. */
+static inline uint64_t strat_alloc(struct strat *s, uint32_t tid,
+				   uint64_t size, uint64_t align,
+				   unsigned flags, uint64_t *usable)
+{
+	*usable = 0;
+	return s->ops->alloc(s->self, tid, size, align, flags, usable);
+}
+
+static inline void strat_free(struct strat *s, uint32_t tid, uint64_t addr,
+			      uint64_t usable)
+{
+	s->ops->free(s->self, tid, addr, usable);
+}
 /* realloc through the strategy, or alloc + copy + free when it has none. */
 uint64_t strat_realloc(struct strat *s, uint32_t tid, uint64_t addr,
 		       uint64_t old_usable, uint64_t size, uint64_t *usable);

@@ -54,6 +54,7 @@ struct engine {
 	int reclaim;
 	struct gc *gc;              /* GC mode only (gc.h) */
 	const struct gc_quick *gcq; /* gc_quick(gc), read after every event */
+	struct gc_dead_list *dead;  /* gc_dead_list(gc) */
 	struct pool **pools;        /* sync.Pool models (pool.h) */
 	unsigned npools, nprocs;
 };
@@ -118,8 +119,10 @@ static int choose_reclaim(struct engine *e, const union param_value *params,
 	if (e->reclaim != SIM_RECLAIM_GC)
 		return SIM_OK;
 	int rc = gc_create(e->strat.ops, params, &e->gc, err);
-	if (rc == SIM_OK)
+	if (rc == SIM_OK) {
 		e->gcq = gc_quick(e->gc);
+		e->dead = gc_dead_list(e->gc);
+	}
 	return rc;
 }
 
@@ -491,7 +494,7 @@ static int kill_object(struct engine *e, struct obj *o, uint32_t tid,
 		       struct sim_err *err)
 {
 	struct obj_block b = objtab_block(&e->objs, o);
-	if (gc_add_dead(e->gc, tid, b.addr, b.usable, b.size) != SIM_OK)
+	if (gc_add_dead(e->dead, tid, b.addr, b.usable, b.size) != SIM_OK)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
 	e->st.cur.live_bytes -= b.size;
 	e->st.cur.dead_bytes += b.size;
@@ -590,7 +593,7 @@ static int gc_cycle(struct engine *e, struct sim_err *err)
 	struct gc_dead_iter it = {0, 0};
 	struct gc_dead d;
 	strat_gc_begin(&e->strat);
-	while (gc_dead_next(e->gc, &it, &d)) {
+	while (gc_dead_next(e->dead, &it, &d)) {
 		int rc = shadow_out(e, d.addr, err);
 		if (rc != SIM_OK)
 			return rc;
@@ -598,7 +601,7 @@ static int gc_cycle(struct engine *e, struct sim_err *err)
 		e->st.cur.alloc_bytes -= d.usable;
 		e->st.cur.dead_bytes -= d.size;
 	}
-	gc_dead_clear(e->gc);
+	gc_dead_clear(e->dead);
 	strat_gc_end(&e->strat);
 	e->st.gc_cycles++;
 	struct gc_heap h;

@@ -122,8 +122,7 @@ void gc_pacer_commit(struct gc_pacer *p, uint64_t marked, uint64_t live)
 
 struct gc {
 	struct gc_pacer pacer;
-	uint8_t *dead;           /* the dead list, encoded (gc_add_dead) */
-	uint64_t dead_len, dead_cap, dead_addr;
+	struct gc_dead_list dead;   /* gc.h */
 	uint64_t last_gc_ns, cycles;
 	uint64_t trigger;        /* cached when it cannot change (no limit) */
 	int ix_live, ix_alloc, ix_ready, ix_idle, ix_released;
@@ -208,163 +207,64 @@ void gc_destroy(struct gc *g)
 {
 	if (!g)
 		return;
-	free(g->dead);
+	free(g->dead.buf);
 	free(g);
 }
 
-/* The dead list is a byte string of records, one an object in the order
- * they died: written once and read once in order, so it needs no random
- * access.  Most objects take one 64-bit word (little-endian), written
- * with one store and read with one load:
- *   bit 0       0
- *   bits 1-35   the address less the previous object's, zigzag (a step
- *               of less than 16 GiB either way)
- *   bits 36-49  the size (less than 16 KiB)
- *   bits 50-59  usable - size (less than 1 KiB)
- *   bits 60-63  the thread (less than 16)
- * Any other object takes a long record of four words: 1 | thread << 32,
- * the address, the size and usable - size (mod 2^64, exact even for a
- * strategy that reports less than the size).  On tools/scale's trace
- * about 1 % are long, so an object takes about 8.2 bytes where a struct
- * took 32 (and varints, a loop a field, 8.3). */
-#define DEAD_LONG      UINT64_C(1)
-#define DEAD_STEP_BITS 35
-#define DEAD_SIZE_BITS 14
-#define DEAD_X_BITS    10
-#define DEAD_SIZE_AT   (1 + DEAD_STEP_BITS)
-#define DEAD_X_AT      (DEAD_SIZE_AT + DEAD_SIZE_BITS)
-#define DEAD_TID_AT    (DEAD_X_AT + DEAD_X_BITS)
-#define DEAD_MAX_BYTES 32       /* a long record */
-_Static_assert(DEAD_TID_AT == 60, "the thread takes the top four bits");
-
-static inline uint64_t le64(uint64_t v)
+struct gc_dead_list *gc_dead_list(struct gc *g)
 {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return __builtin_bswap64(v);
-#else
-	return v;
-#endif
-}
-
-static inline void put_word(uint8_t *p, uint64_t v)
-{
-	v = le64(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static inline uint64_t get_word(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-	return le64(v);
-}
-
-static inline uint64_t low_bits(uint64_t v, unsigned n)
-{
-	return v & ((UINT64_C(1) << n) - 1);
-}
-
-/* The one-word record of an object (its step zigzag) in *w; 0 when a
- * field does not fit, and the object needs a long record. */
-static inline int short_record(uint64_t zz, uint64_t size, uint64_t x,
-			       uint32_t tid, uint64_t *w)
-{
-	if (zz >> DEAD_STEP_BITS | size >> DEAD_SIZE_BITS | x >> DEAD_X_BITS |
-	    tid >> (64 - DEAD_TID_AT))
-		return 0;
-	*w = zz << 1 | size << DEAD_SIZE_AT | x << DEAD_X_AT |
-	     (uint64_t)tid << DEAD_TID_AT;
-	return 1;
+	return &g->dead;
 }
 
 /* Double the dead list. */
-static int grow_dead(struct gc *g)
+static int grow_dead(struct gc_dead_list *l)
 {
-	uint64_t cap = g->dead_cap ? g->dead_cap * 2 : 4096;
-	uint8_t *d = realloc(g->dead, cap);
+	uint64_t cap = l->cap ? l->cap * 2 : 4096;
+	uint8_t *d = realloc(l->buf, cap);
 	if (!d)
 		return SIM_ENOMEM;
-	g->dead = d;
-	g->dead_cap = cap;
+	l->buf = d;
+	l->cap = cap;
 	return SIM_OK;
 }
 
-/* gc_add_dead when the list is full or the object needs a long record.
- * Out of line (noinline, a GCC/Clang attribute as __builtin_expect is),
- * and reached by a tail call: the one-word path saves no registers. */
-__attribute__((noinline)) static int add_dead_slow(struct gc *g, uint32_t tid,
-						   uint64_t addr, uint64_t x,
-						   uint64_t size, uint64_t zz)
+int gc_add_dead_slow(struct gc_dead_list *l, uint32_t tid, uint64_t addr,
+		     uint64_t x, uint64_t size, uint64_t zz)
 {
-	if (g->dead_cap - g->dead_len < DEAD_MAX_BYTES && grow_dead(g) != SIM_OK)
+	if (l->cap - l->len < GC_DEAD_MAX_BYTES && grow_dead(l) != SIM_OK)
 		return SIM_ENOMEM;
-	uint8_t *p = g->dead + g->dead_len;
+	uint8_t *p = l->buf + l->len;
 	uint64_t w;
-	if (short_record(zz, size, x, tid, &w)) {
-		put_word(p, w);
-		g->dead_len += 8;
+	if (gc_short_record(zz, size, x, tid, &w)) {
+		gc_put_word(p, w);
+		l->len += 8;
 	} else {
-		put_word(p, DEAD_LONG | (uint64_t)tid << 32);
-		put_word(p + 8, addr);
-		put_word(p + 16, size);
-		put_word(p + 24, x);
-		g->dead_len += 32;
+		gc_put_word(p, GC_DEAD_LONG | (uint64_t)tid << 32);
+		gc_put_word(p + 8, addr);
+		gc_put_word(p + 16, size);
+		gc_put_word(p + 24, x);
+		l->len += 32;
 	}
-	g->dead_addr = addr;
+	l->addr = addr;
 	return SIM_OK;
 }
 
-int gc_add_dead(struct gc *g, uint32_t tid, uint64_t addr, uint64_t usable,
-		uint64_t size)
+int gc_dead_next_long(const struct gc_dead_list *l, struct gc_dead_iter *it,
+		      struct gc_dead *d, uint64_t w)
 {
-	uint64_t step = addr - g->dead_addr, x = usable - size, w;
-	uint64_t zz = step << 1 ^ (uint64_t)-(step >> 63);
-	if (__builtin_expect(g->dead_cap - g->dead_len < DEAD_MAX_BYTES ||
-			     !short_record(zz, size, x, tid, &w), 0))
-		return add_dead_slow(g, tid, addr, x, size, zz);
-	put_word(g->dead + g->dead_len, w);
-	g->dead_len += 8;
-	g->dead_addr = addr;
-	return SIM_OK;
-}
-
-/* gc_dead_next's long record w at it->pos; out of line as add_dead_slow. */
-__attribute__((noinline)) static int next_long_dead(const struct gc *g,
-						    struct gc_dead_iter *it,
-						    struct gc_dead *d,
-						    uint64_t w)
-{
-	const uint8_t *p = g->dead + it->pos;
+	const uint8_t *p = l->buf + it->pos;
 	d->tid = (uint32_t)(w >> 32);
-	d->addr = it->addr = get_word(p + 8);
-	d->size = get_word(p + 16);
-	d->usable = d->size + get_word(p + 24);
+	d->addr = it->addr = gc_get_word(p + 8);
+	d->size = gc_get_word(p + 16);
+	d->usable = d->size + gc_get_word(p + 24);
 	it->pos += 32;
 	return 1;
 }
 
-int gc_dead_next(const struct gc *g, struct gc_dead_iter *it,
-		 struct gc_dead *d)
+void gc_dead_clear(struct gc_dead_list *l)
 {
-	if (it->pos >= g->dead_len)
-		return 0;
-	uint64_t w = get_word(g->dead + it->pos);
-	if (__builtin_expect(w & DEAD_LONG, 0))
-		return next_long_dead(g, it, d, w);
-	uint64_t zz = low_bits(w >> 1, DEAD_STEP_BITS);
-	it->addr += zz >> 1 ^ (uint64_t)-(zz & 1);
-	d->addr = it->addr;
-	d->size = low_bits(w >> DEAD_SIZE_AT, DEAD_SIZE_BITS);
-	d->usable = d->size + low_bits(w >> DEAD_X_AT, DEAD_X_BITS);
-	d->tid = (uint32_t)(w >> DEAD_TID_AT);
-	it->pos += 8;
-	return 1;
-}
-
-void gc_dead_clear(struct gc *g)
-{
-	g->dead_len = 0;
-	g->dead_addr = 0;
+	l->len = 0;
+	l->addr = 0;
 }
 
 int gc_wants_counters(const struct gc *g)

@@ -206,6 +206,7 @@ static void test_dead_list(void **state)
 	struct gc *g;
 	struct sim_err err;
 	assert_int_equal(gc_create(&ops, NULL, &g, &err), SIM_OK);
+	struct gc_dead_list *l = gc_dead_list(g);
 	/* Two cycles' worth, the second shorter than the first: a cleared
 	 * list must not give back the first one's tail. */
 	static const uint64_t cycle[] = {50000, 20000};
@@ -213,13 +214,13 @@ static void test_dead_list(void **state)
 		uint64_t n = cycle[c];
 		for (uint64_t k = base; k < base + n; k++) {
 			struct gc_dead d = dead_of(k);
-			assert_int_equal(gc_add_dead(g, d.tid, d.addr, d.usable,
+			assert_int_equal(gc_add_dead(l, d.tid, d.addr, d.usable,
 						     d.size), SIM_OK);
 		}
 		struct gc_dead_iter it = {0, 0};
 		struct gc_dead d;
 		uint64_t k = base;
-		for (; gc_dead_next(g, &it, &d); k++) {
+		for (; gc_dead_next(l, &it, &d); k++) {
 			struct gc_dead want = dead_of(k);
 			assert_int_equal(d.addr, want.addr);
 			assert_int_equal(d.size, want.size);
@@ -227,7 +228,7 @@ static void test_dead_list(void **state)
 			assert_int_equal(d.tid, want.tid);
 		}
 		assert_int_equal(k, base + n);
-		gc_dead_clear(g);
+		gc_dead_clear(l);
 	}
 	gc_destroy(g);
 }

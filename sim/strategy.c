@@ -343,23 +343,10 @@ void strat_counters(struct strat *s, uint64_t *values)
 
 /* A table ends before the bands of later versions: their fields must not
  * be read. */
-/* strat_counter without the v3 operation.  Out of line (noinline, a
- * GCC/Clang attribute as __builtin_expect is), so strat_counter's usual
- * path, a read of the pacer's heap_live after every allocation in GC
- * mode, is a tail call that saves no registers. */
-__attribute__((noinline)) static uint64_t counter_from_all(struct strat *s,
-							   size_t i,
-							   uint64_t *scratch)
+uint64_t strat_counter_from_all(struct strat *s, size_t i, uint64_t *scratch)
 {
 	s->ops->counters(s->self, scratch);
 	return scratch[i];
-}
-
-uint64_t strat_counter(struct strat *s, size_t i, uint64_t *scratch)
-{
-	if (s->ops->abi_version >= 3 && s->ops->counter)
-		return s->ops->counter(s->self, i);
-	return counter_from_all(s, i, scratch);
 }
 
 void strat_flush(struct strat *s)

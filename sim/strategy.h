@@ -255,9 +255,19 @@ void strat_gc_end(struct strat *s);
 void strat_tick(struct strat *s, uint64_t now_ns);
 int strat_check(struct strat *s, struct sim_err *err);
 void strat_counters(struct strat *s, uint64_t *values);
+/* strat_counter for a strategy without the v3 counter operation: every
+ * counter into scratch, then counter i. */
+uint64_t strat_counter_from_all(struct strat *s, size_t i, uint64_t *scratch);
 /* Counter i (i < ncounters); scratch has room for every counter, for a
- * strategy without the v3 counter operation. */
-uint64_t strat_counter(struct strat *s, size_t i, uint64_t *scratch);
+ * strategy without the v3 counter operation.  Inline, as strat_alloc: in
+ * GC mode the pacer reads heap_live after every allocation. */
+static inline uint64_t strat_counter(struct strat *s, size_t i,
+				     uint64_t *scratch)
+{
+	if (s->ops->abi_version >= 3 && s->ops->counter)
+		return s->ops->counter(s->self, i);
+	return strat_counter_from_all(s, i, scratch);
+}
 /* v2 operations; nothing happens for a strategy without them (or built
  * for ABI version 1). */
 void strat_flush(struct strat *s);

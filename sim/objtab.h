@@ -211,13 +211,16 @@ static inline void objtab_remove(struct objtab *t, struct obj *o)
 	if (__builtin_expect(obj_spilled(o), 0))
 		objtab_unspill(t, o);
 	uint64_t i = (uint64_t)(o - t->slots);
-	/* Backward shift: pull later members of the probe run into the hole. */
+	/* Backward shift: pull later members of the probe run into the hole
+	 * i, gap slots back (counted, not computed again each step). */
+	uint64_t gap = 1;
 	for (uint64_t j = objtab_next(t, i); obj_used(&t->slots[j]);
-	     j = objtab_next(t, j)) {
+	     j = objtab_next(t, j), gap++) {
 		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
-		if (objtab_distance(t, home, j) >= objtab_distance(t, i, j)) {
+		if (objtab_distance(t, home, j) >= gap) {
 			t->slots[i] = t->slots[j];
 			i = j;
+			gap = 0;
 		}
 	}
 	t->slots[i] = (struct obj){0, 0};

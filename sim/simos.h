@@ -147,7 +147,8 @@ uint64_t simos_brk_base(const struct simos *os);
 /* A write to [addr, addr+len) (any byte range): every page it covers becomes
  * resident.  Returns SIM_OK, SIM_EOOM when the memory limit is breached (the
  * process is OOM-killed; the pages are still marked), or SIM_ECHECK when a
- * page is not mapped read/write (a segfault in a real process). */
+ * page is not mapped read/write (a segfault in a real process).  err may
+ * be NULL (sim_err_set allows it) for a caller that wants only the code. */
 int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
 		struct sim_err *err);
 

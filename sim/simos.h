@@ -156,9 +156,11 @@ int simos_touch(struct simos *os, uint64_t addr, uint64_t len,
  * made them so, as bytes [lo, hi), and the meter version (below) then.
  * Every page bit change moves the version, so while it stands still a
  * write inside the range changes nothing - span's write of a block it has
- * just zeroed, the next small object on a page - and simos_touch would
- * return SIM_OK at once.  The pointer stays valid for the address space's
- * life, so a caller can test a write inline (simos_hot_write). */
+ * just zeroed, the next small object on a page - and need not call
+ * simos_touch.  The pointer stays valid for the address space's life, so a
+ * caller can test a write inline (simos_hot_write); simos_touch itself does
+ * not (the engine tests before calling, and strategies' writes seldom
+ * land in the range). */
 struct simos_hot {
 	uint64_t lo, hi, version;
 };

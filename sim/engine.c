@@ -592,15 +592,20 @@ static int gc_cycle(struct engine *e, struct sim_err *err)
 		return rc0;
 	struct gc_dead_iter it = {0, 0};
 	struct gc_dead d;
+	/* the bytes freed, summed in registers: the gauges drop once */
+	uint64_t usable = 0, size = 0;
+	int rc = SIM_OK;
 	strat_gc_begin(&e->strat);
-	while (gc_dead_next(e->dead, &it, &d)) {
-		int rc = shadow_out(e, d.addr, err);
-		if (rc != SIM_OK)
-			return rc;
+	while (gc_dead_next(e->dead, &it, &d) &&
+	       (rc = shadow_out(e, d.addr, err)) == SIM_OK) {
 		strat_free(&e->strat, d.tid, d.addr, d.usable);
-		e->st.cur.alloc_bytes -= d.usable;
-		e->st.cur.dead_bytes -= d.size;
+		usable += d.usable;
+		size += d.size;
 	}
+	e->st.cur.alloc_bytes -= usable;
+	e->st.cur.dead_bytes -= size;
+	if (rc != SIM_OK)
+		return rc;
 	gc_dead_clear(e->dead);
 	strat_gc_end(&e->strat);
 	e->st.gc_cycles++;

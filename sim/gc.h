@@ -238,8 +238,16 @@ static inline int gc_dead_next(const struct gc_dead_list *l,
 	if (it->pos >= l->len)
 		return 0;
 	uint64_t w = gc_get_word(l->buf + it->pos);
-	if (__builtin_expect(w & GC_DEAD_LONG, 0))
-		return gc_dead_next_long(l, it, d, w);
+	if (__builtin_expect(w & GC_DEAD_LONG, 0)) {
+		/* through copies: the caller's iterator and record, whose
+		 * addresses would escape into the call, stay in registers */
+		struct gc_dead_iter i2 = *it;
+		struct gc_dead d2;
+		gc_dead_next_long(l, &i2, &d2, w);
+		*it = i2;
+		*d = d2;
+		return 1;
+	}
 	uint64_t zz = w >> 1 & ((UINT64_C(1) << GC_DEAD_STEP_BITS) - 1);
 	it->addr += zz >> 1 ^ (uint64_t)-(zz & 1);
 	d->addr = it->addr;

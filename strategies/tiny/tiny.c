@@ -441,8 +441,10 @@ __attribute__((noinline)) static uint64_t adjusted_counter(void *self,
 static uint64_t tiny_counter(void *self, size_t i)
 {
 	struct tiny *t = self;
-	if (i < SPAN_NCOUNTERS && i != SPAN_C_mallocs && i != SPAN_C_frees &&
-	    i != SPAN_C_cache_hits)
+	/* heap_live first: the pacer's read after every allocation */
+	if (i == SPAN_C_heap_live ||
+	    (i < SPAN_NCOUNTERS && i != SPAN_C_mallocs && i != SPAN_C_frees &&
+	     i != SPAN_C_cache_hits))
 		return strategy_span.counter(t->span, i);
 	return adjusted_counter(self, i);
 }

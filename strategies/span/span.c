@@ -874,8 +874,8 @@ static inline unsigned next_free(struct mspan *s)
 /* Go clears a reused block before handing it out: the write of len bytes
  * at addr.  Returns addr, so an allocation ends in a tail call here; out
  * of line (noinline, a GCC/Clang attribute as __builtin_expect is), so
- * the mcache hit saves no registers for the call.  The code is not
- * needed: OOM is the engine's to see. */
+ * the mcache hit saves no registers for the call.  simos_touch's result
+ * is not needed: an OOM is the engine's to see. */
 __attribute__((noinline)) static uint64_t zero_block(struct span_heap *h,
 						     uint64_t addr,
 						     uint64_t len)

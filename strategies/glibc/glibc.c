@@ -107,7 +107,7 @@ static struct gl_arena *new_arena(struct gl *g, struct gl_thread *t,
 	struct gl_arena *av = arena_alloc(g);
 	if (!av)
 		return NULL;
-	if (!gl_map_room(&g->heapmap, g->env, 1) ||
+	if (!heap_room(g, av) ||
 	    (!new_heap(g, size + hdr_sz, g->top_pad, &h) &&
 	     !new_heap(g, hdr_sz, g->top_pad, &h))) {
 		gl_del_bins(g, av);
@@ -1091,8 +1091,10 @@ static int check_totals(struct gl *g, const uint64_t *by_st,
 			       "inside the arenas' heaps", (unsigned long long)n,
 			       (unsigned long long)all->chunks);
 	if (by_st[GL_USER] || by_st[GL_UNUSED])
-		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records of chunks "
-			       "in use left", (unsigned long long)by_st[GL_USER]);
+		return SIM_ERR(err, SIM_ECHECK, "glibc: records left of %llu "
+			       "chunks in use and %llu without a state",
+			       (unsigned long long)by_st[GL_USER],
+			       (unsigned long long)by_st[GL_UNUSED]);
 	if (by_st[GL_MMAP] != g->n_mmaps ||
 	    by_st[GL_BINHDR] != (uint64_t)GL_NBINS * g->narenas || used != g->s.used)
 		return SIM_ERR(err, SIM_ECHECK, "glibc: %llu records for %llu "

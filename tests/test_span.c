@@ -722,6 +722,39 @@ static void test_tiny_immediate(void **state)
 	fx_close(&f);
 }
 
+/* The block map (tiny.c): 2000 blocks, four 8 KiB windows of it, beside
+ * an aligned 4-byte object that is span's (8 bytes, class 1) and freed
+ * through tiny; when the blocks die their windows are spared, and a second
+ * round of blocks reuses them without new host memory. */
+static void test_tiny_block_map(void **state)
+{
+	(void)state;
+	enum { N = 2000 };
+	struct fx f;
+	fx_open(&f, &strategy_tiny, NULL);
+	uint64_t a[N], u;
+	for (int round = 0; round < 2; round++) {
+		size_t before = f.live;
+		for (int i = 0; i < N; i++)
+			a[i] = tal(&f, 12);          /* 12 + 12 > 16: a block each */
+		uint64_t s = strat_alloc(&f.s, 0, 4, 8, STRAT_NOSCAN, &u);
+		assert_int_equal(u, 8);
+		assert_int_equal(ctr(&f, "tiny_live_blocks"), round ? N + 1 : N);
+		assert_sim_ok(strat_check(&f.s, &f.err), &f.err);
+		if (round)
+			assert_true(f.live <= before);
+		strat_free(&f.s, 0, s, 8);
+		assert_int_equal(ctr(&f, "heap_objects"), round ? N + 1 : N);
+		for (int i = 0; i < N; i++)
+			strat_free(&f.s, 0, a[i], 12);
+		/* the first block stays current (12 < 12 does not hold) */
+		assert_int_equal(ctr(&f, "tiny_live_blocks"), 1);
+		assert_int_equal(ctr(&f, "heap_objects"), 1);
+		assert_sim_ok(strat_check(&f.s, &f.err), &f.err);
+	}
+	fx_close(&f);
+}
+
 /* ---- the scavenger (10) ----------------------------------------------- */
 
 /* After the retention goal drops, ticks give the excess back, highest
@@ -985,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_memstats),
 		cmocka_unit_test(test_tiny_gc),
 		cmocka_unit_test(test_tiny_immediate),
+		cmocka_unit_test(test_tiny_block_map),
 		cmocka_unit_test(test_scavenger_background),
 		cmocka_unit_test(test_scavenger_memlimit),
 		cmocka_unit_test(test_pool_victim),

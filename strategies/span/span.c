@@ -67,7 +67,7 @@
 #define ARENA_BYTES    ((uint64_t)64 << 20)
 #define ARENA_PAGES    (ARENA_BYTES / SC_PAGE)
 #define HEAP_MAX       ((uint64_t)256 << 30)   /* simplification 4 */
-#define HEAP_BASE      UINT64_C(0x00c000000000)
+#define HEAP_BASE      SPAN_HEAP_BASE
 #define CHUNK_BYTES    ((uint64_t)PA_CHUNK_PAGES * SC_PAGE)
 #define MSPAN_BYTES    144u
 #define MCACHE_BYTES   1200u

@@ -15,6 +15,10 @@
 
 extern const struct strategy_ops strategy_span;
 
+/* The heap's first address (go-allocator.md 2: the first arena hint): every
+ * address span hands out is at or above it. */
+#define SPAN_HEAP_BASE UINT64_C(0x00c000000000)
+
 /* span's parameters, in table order (init receives them in this order). */
 #define SPAN_PARAMS \
 	{"gomaxprocs", PARAM_INT, "1", 1, 1024, \

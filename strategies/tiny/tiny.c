@@ -36,21 +36,34 @@
  *     address); aligned requests above the tiny alignment go to span.
  *  3. A tiny sub-object reports its requested size as usable size.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "../span/span.h"
 
 #define TINY_BLOCK 16u
-#define T_CURRENT  1u
-#define T_PINNED   2u
 
-/* Packed (a GCC/Clang attribute), 10 bytes a slot instead of 16: the
- * table is tiny's largest host structure, and x86 loads the unaligned
- * address in the same one instruction. */
-struct __attribute__((packed)) tblk {   /* one live tiny block */
-	uint64_t addr;           /* 0: empty slot */
-	uint8_t count;           /* live sub-objects */
-	uint8_t flags;           /* T_CURRENT, T_PINNED */
+/* A tiny block's state is one byte, in a map of the heap by 8 KiB window
+ * (span's page: tiny blocks come from one-page spans of 512 16-byte
+ * slots, so a window is a span and its blocks sit together).  The map is
+ * indexed by address: a free of a sub-object finds its block's byte in
+ * two dependent loads, with no probe run whose length branches. */
+#define T_COUNT    0x1fu   /* live sub-objects, 0..16 */
+#define T_LIVE     0x20u   /* the slot holds a tiny block */
+#define T_CURRENT  0x40u   /* some P's current block */
+#define T_PINNED   0x80u   /* current at GC start (marked) */
+#define T_HELD     (T_COUNT | T_CURRENT | T_PINNED)   /* not garbage */
+
+#define WIN_SHIFT  13u
+#define WIN_SLOTS  (1u << (WIN_SHIFT - 4))
+
+/* One window with a live tiny block; windows with none are not kept. */
+struct twin {
+	union {
+		uint64_t nblocks;    /* T_LIVE slots */
+		struct twin *next;   /* on the spare list */
+	} u;
+	uint8_t slot[WIN_SLOTS];
 };
 
 struct tiny_p {
@@ -64,8 +77,11 @@ struct tiny {
 	unsigned nprocs;
 	int noscan_only, in_mark;
 	struct tiny_p *ps;
-	struct tblk *tab;        /* open addressing, linear probing */
-	uint64_t mask, count;
+	struct twin **wins;      /* by window index from SPAN_HEAP_BASE */
+	uint64_t nwins;          /* entries in wins */
+	struct twin *spare;      /* emptied windows, for reuse */
+	uint64_t nalloced;       /* windows allocated (in use or spare) */
+	uint64_t count;          /* live blocks */
 	uint64_t *garbage;       /* blocks to free at the next marking */
 	uint64_t ngarbage, gcap;
 	uint64_t tiny_allocs, tiny_blocks;
@@ -86,92 +102,118 @@ static const char *const tiny_counter_names[] = {
 	"tiny_allocs", "tiny_blocks", "tiny_live_blocks", NULL
 };
 
-/* ---- the block table ------------------------------------------------------ */
+/* ---- the block map -------------------------------------------------------- */
 
-static uint64_t slot_of(const struct tiny *t, uint64_t addr)
+static uint64_t win_index(uint64_t addr)
 {
-	return ((addr >> 4) * UINT64_C(0x9e3779b97f4a7c15)) >> 20 & t->mask;
+	return (addr - SPAN_HEAP_BASE) >> WIN_SHIFT;
 }
 
-static struct tblk *blk_find(const struct tiny *t, uint64_t addr)
+static uint8_t *slot_in(struct twin *w, uint64_t addr)
 {
-	for (uint64_t i = slot_of(t, addr);; i = (i + 1) & t->mask) {
-		if (t->tab[i].addr == addr)
-			return &t->tab[i];
-		if (!t->tab[i].addr)
-			return NULL;
-	}
+	return &w->slot[(addr >> 4) & (WIN_SLOTS - 1)];
 }
 
-static int blk_grow(struct tiny *t)
+/* addr's window, or NULL (no live block there, or not a heap address:
+ * below the base the index wraps past nwins). */
+static struct twin *win_at(const struct tiny *t, uint64_t addr)
 {
-	uint64_t ncap = (t->mask + 1) * 2;
-	struct tblk *old = t->tab;
-	uint64_t ocap = t->mask + 1;
-	struct tblk *tab = strat_halloc(t->env, ncap * sizeof *tab);
-	if (!tab)
+	uint64_t i = win_index(addr);
+	return i < t->nwins ? t->wins[i] : NULL;
+}
+
+/* The state byte of the live tiny block at addr, or NULL. */
+static uint8_t *blk_find(const struct tiny *t, uint64_t addr)
+{
+	struct twin *w = win_at(t, addr);
+	if (!w)
+		return NULL;
+	uint8_t *b = slot_in(w, addr);
+	return *b & T_LIVE ? b : NULL;
+}
+
+/* Make the map cover window i.  0, or -1 when out of host memory. */
+static int map_cover(struct tiny *t, uint64_t i)
+{
+	if (i < t->nwins)
+		return 0;
+	uint64_t n = t->nwins ? t->nwins : 1024;
+	while (n <= i)
+		n *= 2;
+	struct twin **w = strat_hrealloc(t->env, t->wins,
+					 t->nwins * sizeof *w, n * sizeof *w);
+	if (!w)
 		return -1;
-	memset(tab, 0, ncap * sizeof *tab);
-	t->tab = tab;
-	t->mask = ncap - 1;
-	for (uint64_t i = 0; i < ocap; i++)
-		if (old[i].addr) {
-			uint64_t j = slot_of(t, old[i].addr);
-			while (tab[j].addr)
-				j = (j + 1) & t->mask;
-			tab[j] = old[i];
-		}
-	strat_hfree(t->env, old, ocap * sizeof *old);
+	memset(w + t->nwins, 0, (n - t->nwins) * sizeof *w);
+	t->wins = w;
+	t->nwins = n;
 	return 0;
 }
 
-static struct tblk *blk_add(struct tiny *t, uint64_t addr)
+/* A zeroed window: a spare one (whose slots its blocks' releases left 0)
+ * or a new one. */
+static struct twin *win_new(struct tiny *t)
 {
-	if ((t->count + 1) * 4 > (t->mask + 1) * 3 && blk_grow(t) != 0)
-		return NULL;
-	uint64_t i = slot_of(t, addr);
-	while (t->tab[i].addr)
-		i = (i + 1) & t->mask;
-	t->tab[i] = (struct tblk){addr, 0, 0};
-	t->count++;
-	return &t->tab[i];
+	struct twin *w = t->spare;
+	if (w) {
+		t->spare = w->u.next;
+		w->u.nblocks = 0;
+		return w;
+	}
+	w = strat_halloc(t->env, sizeof *w);
+	if (w) {
+		memset(w, 0, sizeof *w);
+		t->nalloced++;
+	}
+	return w;
 }
 
-/* Remove e, shifting later entries of its probe run back. */
-static void blk_remove(struct tiny *t, struct tblk *e)
+/* Record a new block at addr: its state byte, or NULL when out of host
+ * memory. */
+static uint8_t *blk_add(struct tiny *t, uint64_t addr)
 {
-	uint64_t i = (uint64_t)(e - t->tab);
-	t->tab[i].addr = 0;
+	uint64_t i = win_index(addr);
+	if (map_cover(t, i) != 0)
+		return NULL;
+	if (!t->wins[i] && !(t->wins[i] = win_new(t)))
+		return NULL;
+	t->wins[i]->u.nblocks++;
+	t->count++;
+	uint8_t *b = slot_in(t->wins[i], addr);
+	*b = T_LIVE;
+	return b;
+}
+
+/* Forget the block at addr (its byte b); an emptied window is spared. */
+static void blk_remove(struct tiny *t, uint64_t addr, uint8_t *b)
+{
+	uint64_t i = win_index(addr);
+	struct twin *w = t->wins[i];
+	*b = 0;
 	t->count--;
-	for (uint64_t j = (i + 1) & t->mask; t->tab[j].addr; j = (j + 1) & t->mask) {
-		uint64_t h = slot_of(t, t->tab[j].addr);
-		/* move j to i when its home h is not within (i, j]: j is at
-		 * least as far from h as from i, cyclically */
-		if (((j - h) & t->mask) >= ((j - i) & t->mask)) {
-			t->tab[i] = t->tab[j];
-			t->tab[j].addr = 0;
-			i = j;
-		}
+	if (--w->u.nblocks == 0) {
+		t->wins[i] = NULL;
+		w->u.next = t->spare;
+		t->spare = w;
 	}
 }
 
 /* ---- blocks ------------------------------------------------------------- */
 
 /* The block goes back to span (a free, or a mark during GC). */
-static void blk_release(struct tiny *t, struct tblk *e)
+static void blk_release(struct tiny *t, uint64_t addr, uint8_t *b)
 {
-	uint64_t addr = e->addr;
-	blk_remove(t, e);
+	blk_remove(t, addr, b);
 	strategy_span.free(t->span, 0, addr, TINY_BLOCK);
 }
 
 /* Block addr stops being some P's current block. */
 static void uncurrent(struct tiny *t, uint64_t addr)
 {
-	struct tblk *e = blk_find(t, addr);
-	e->flags &= (uint8_t)~T_CURRENT;
-	if (!e->count && !(e->flags & T_PINNED))
-		blk_release(t, e);
+	uint8_t *b = blk_find(t, addr);
+	*b &= (uint8_t)~T_CURRENT;
+	if (!(*b & T_HELD))
+		blk_release(t, addr, b);
 }
 
 /* Go's rule (8 if size%8 == 0, else 4 if size%4 == 0, else 2 if even)
@@ -191,22 +233,22 @@ static uint64_t tiny_path(struct tiny *t, uint32_t tid, uint64_t size)
 	if (tp->tiny && off + size <= TINY_BLOCK) {
 		tp->off = off + size;
 		t->tiny_allocs++;
-		blk_find(t, tp->tiny)->count++;
+		++*blk_find(t, tp->tiny);
 		return tp->tiny + off;
 	}
 	uint64_t u;
 	uint64_t b = strategy_span.alloc(t->span, tid, TINY_BLOCK, 0,
 					 STRAT_NOSCAN, &u);
-	struct tblk *e = b ? blk_add(t, b) : NULL;
+	uint8_t *e = b ? blk_add(t, b) : NULL;
 	if (!e)
 		return 0;
 	struct sim_err err;
 	simos_touch(t->env->os, b, TINY_BLOCK, &err);   /* zeroed */
-	e->count = 1;
+	*e |= 1;
 	t->tiny_blocks++;
 	if (!tp->tiny || size < tp->off) {
 		uint64_t old = tp->tiny;
-		e->flags |= T_CURRENT;
+		*e |= T_CURRENT;
 		tp->tiny = b;
 		tp->off = size;
 		if (old)
@@ -236,13 +278,14 @@ __attribute__((noinline)) static void free_small(struct tiny *t, uint32_t tid,
 						 uint64_t addr,
 						 uint64_t usable)
 {
-	struct tblk *e = blk_find(t, addr & ~UINT64_C(15));
-	if (!e) {
+	uint64_t block = addr & ~UINT64_C(15);
+	uint8_t *b = blk_find(t, block);
+	if (!b) {
 		strategy_span.free(t->span, tid, addr, usable);
 		return;
 	}
-	if (--e->count == 0 && !(e->flags & (T_CURRENT | T_PINNED)))
-		blk_release(t, e);
+	if (!(--*b & T_HELD))
+		blk_release(t, block, b);
 }
 
 static void tiny_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
@@ -264,16 +307,16 @@ static void tiny_gc_begin(void *self)
 	strategy_span.gc_begin(t->span);
 	t->in_mark = 1;
 	for (uint64_t i = 0; i < t->ngarbage; i++) {
-		struct tblk *e = blk_find(t, t->garbage[i]);
-		if (e && !e->count && !(e->flags & (T_CURRENT | T_PINNED)))
-			blk_release(t, e);
+		uint8_t *b = blk_find(t, t->garbage[i]);
+		if (b && !(*b & T_HELD))
+			blk_release(t, t->garbage[i], b);
 	}
 	t->ngarbage = 0;
 	for (unsigned p = 0; p < t->nprocs; p++) {
 		struct tiny_p *tp = &t->ps[p];
 		tp->pinned = tp->tiny;
 		if (tp->tiny)
-			blk_find(t, tp->tiny)->flags |= T_PINNED;
+			*blk_find(t, tp->tiny) |= T_PINNED;
 	}
 }
 
@@ -313,9 +356,9 @@ static void tiny_gc_end(void *self)
 		struct tiny_p *tp = &t->ps[p];
 		if (!tp->pinned)
 			continue;
-		struct tblk *e = blk_find(t, tp->pinned);
-		e->flags &= (uint8_t)~T_PINNED;
-		if (!e->count)
+		uint8_t *b = blk_find(t, tp->pinned);
+		*b &= (uint8_t)~T_PINNED;
+		if (!(*b & T_COUNT))
 			add_garbage(t, tp->pinned);
 		tp->pinned = 0;
 	}
@@ -344,6 +387,19 @@ static void tiny_release_os(void *self)
 
 /* ---- the rest of the ops ------------------------------------------------ */
 
+/* Free the block map: its windows, in use and spare, and the map. */
+static void map_free(struct tiny *t)
+{
+	for (uint64_t i = 0; i < t->nwins; i++)
+		strat_hfree(t->env, t->wins[i], sizeof *t->wins[i]);
+	while (t->spare) {
+		struct twin *w = t->spare;
+		t->spare = w->u.next;
+		strat_hfree(t->env, w, sizeof *w);
+	}
+	strat_hfree(t->env, t->wins, t->nwins * sizeof *t->wins);
+}
+
 static int tiny_init(void *self, const struct strategy_env *env,
 		     const union param_value *params, struct sim_err *err)
 {
@@ -353,23 +409,16 @@ static int tiny_init(void *self, const struct strategy_env *env,
 	t->noscan_only = params[TINY_P_NOSCAN_ONLY].i != 0;
 	t->span = strat_halloc(env, strategy_span.state_size);
 	t->ps = strat_halloc(env, t->nprocs * sizeof *t->ps);
-	t->mask = 1023;
-	t->tab = strat_halloc(env, (t->mask + 1) * sizeof *t->tab);
-	if (!t->span || !t->ps || !t->tab) {
-		strat_hfree(env, t->span, strategy_span.state_size);
-		strat_hfree(env, t->ps, t->nprocs * sizeof *t->ps);
-		strat_hfree(env, t->tab, (t->mask + 1) * sizeof *t->tab);
-		t->span = NULL;
-		return SIM_ERR(err, SIM_ENOMEM, "tiny: out of host memory");
+	int rc = t->span && t->ps ? SIM_OK
+				  : SIM_ERR(err, SIM_ENOMEM, "tiny: out of host memory");
+	if (rc == SIM_OK) {
+		memset(t->span, 0, strategy_span.state_size);
+		memset(t->ps, 0, t->nprocs * sizeof *t->ps);
+		rc = strategy_span.init(t->span, env, params, err);
 	}
-	memset(t->span, 0, strategy_span.state_size);
-	memset(t->ps, 0, t->nprocs * sizeof *t->ps);
-	memset(t->tab, 0, (t->mask + 1) * sizeof *t->tab);
-	int rc = strategy_span.init(t->span, env, params, err);
 	if (rc != SIM_OK) {
 		strat_hfree(env, t->span, strategy_span.state_size);
 		strat_hfree(env, t->ps, t->nprocs * sizeof *t->ps);
-		strat_hfree(env, t->tab, (t->mask + 1) * sizeof *t->tab);
 		t->span = NULL;
 	}
 	return rc;
@@ -383,7 +432,7 @@ static void tiny_fini(void *self)
 	strategy_span.fini(t->span);
 	strat_hfree(t->env, t->span, strategy_span.state_size);
 	strat_hfree(t->env, t->ps, t->nprocs * sizeof *t->ps);
-	strat_hfree(t->env, t->tab, (t->mask + 1) * sizeof *t->tab);
+	map_free(t);
 	strat_hfree(t->env, t->garbage, t->gcap * 8);
 }
 
@@ -393,19 +442,52 @@ static void tiny_tick(void *self, uint64_t now_ns)
 	strategy_span.tick(t->span, now_ns);
 }
 
+/* One window of the map: every slot's state is a block's (T_LIVE) or
+ * 0, a live block holds at most 16 sub-objects, and the window's block
+ * count is its T_LIVE slots.  Returns that count, or -1. */
+static int64_t check_window(const struct twin *w)
+{
+	uint64_t n = 0;
+	for (unsigned k = 0; k < WIN_SLOTS; k++) {
+		uint8_t b = w->slot[k];
+		if (b && (!(b & T_LIVE) || (b & T_COUNT) > TINY_BLOCK))
+			return -1;
+		n += b != 0;
+	}
+	return n && n == w->u.nblocks ? (int64_t)n : -1;
+}
+
+/* The block map against the live-block count and the Ps' current blocks;
+ * spare windows are all zero. */
 static int tiny_check(void *self, struct sim_err *err)
 {
 	struct tiny *t = self;
-	uint64_t n = 0;
-	for (uint64_t i = 0; i <= t->mask; i++)
-		if (t->tab[i].addr) {
-			n++;
-			if (blk_find(t, t->tab[i].addr) != &t->tab[i])
+	uint64_t n = 0, nwin = 0;
+	for (uint64_t i = 0; i < t->nwins; i++) {
+		if (!t->wins[i])
+			continue;
+		int64_t k = check_window(t->wins[i]);
+		if (k < 0)
+			return SIM_ERR(err, SIM_ECHECK, "tiny: block map window "
+				       "%" PRIu64 " inconsistent", i);
+		n += (uint64_t)k;
+		nwin++;
+	}
+	for (const struct twin *w = t->spare; w; w = w->u.next, nwin++)
+		for (unsigned k = 0; k < WIN_SLOTS; k++)
+			if (w->slot[k])
 				return SIM_ERR(err, SIM_ECHECK,
-					       "tiny: block table probe broken");
-		}
-	if (n != t->count)
-		return SIM_ERR(err, SIM_ECHECK, "tiny: block table count off");
+					       "tiny: a spare window holds a block");
+	if (n != t->count || nwin != t->nalloced)
+		return SIM_ERR(err, SIM_ECHECK, "tiny: block map count off "
+			       "(%" PRIu64 " blocks, %" PRIu64 " counted)",
+			       t->count, n);
+	for (unsigned p = 0; p < t->nprocs; p++) {
+		const uint8_t *b = t->ps[p].tiny ? blk_find(t, t->ps[p].tiny) : NULL;
+		if (t->ps[p].tiny && (!b || !(*b & T_CURRENT)))
+			return SIM_ERR(err, SIM_ECHECK, "tiny: P %u's current "
+				       "block is not marked current", p);
+	}
 	return strategy_span.check(t->span, err);
 }
 

@@ -884,14 +884,21 @@ __attribute__((noinline)) static uint64_t zero_block(struct span_heap *h,
 	return addr;
 }
 
-/* Slot slot of s, found free, to the program (5.2). */
-static inline uint64_t take_slot(struct span_heap *h, struct mspan *s,
+/* Slot slot of s, found free, to the program (5.2), not cleared. */
+static inline uint64_t give_slot(struct span_heap *h, struct mspan *s,
 				 unsigned slot)
 {
 	s->alloc_count++;
 	h->mallocs++;
 	h->total_alloc += s->elemsize;
-	uint64_t addr = s->base + slot * s->elemsize;
+	return s->base + slot * s->elemsize;
+}
+
+/* The same, cleared if the span needs it. */
+static inline uint64_t take_slot(struct span_heap *h, struct mspan *s,
+				 unsigned slot)
+{
+	uint64_t addr = give_slot(h, s, slot);
 	return s->needzero ? zero_block(h, addr, s->elemsize) : addr;
 }
 
@@ -900,24 +907,44 @@ static inline uint64_t take_slot(struct span_heap *h, struct mspan *s,
  * saves no registers. */
 __attribute__((noinline)) static uint64_t alloc_refilled(struct span_heap *h,
 							 unsigned p,
-							 unsigned spc)
+							 unsigned spc,
+							 int clear)
 {
 	h->c[SPAN_C_cache_misses]++;
 	struct mspan *s = mcache_refill(h, p, spc);
-	return s ? take_slot(h, s, next_free(s)) : 0;
+	if (!s)
+		return 0;
+	unsigned slot = next_free(s);
+	return clear ? take_slot(h, s, slot) : give_slot(h, s, slot);
+}
+
+/* A small object of span class spc (5.2), cleared as Go's mallocgc
+ * clears it when clear is set (a constant at each call). */
+static inline uint64_t alloc_spc(struct span_heap *h, unsigned p,
+				 unsigned spc, int clear)
+{
+	struct mspan *s = h->mc[p].alloc[spc];
+	unsigned slot = s ? next_free(s) : NONE_SLOT;
+	if (slot == NONE_SLOT)
+		return alloc_refilled(h, p, spc, clear);
+	h->c[SPAN_C_cache_hits]++;
+	return clear ? take_slot(h, s, slot) : give_slot(h, s, slot);
 }
 
 /* A small object of class cls (5.2). */
 static uint64_t alloc_small(struct span_heap *h, unsigned p, unsigned cls,
 			    unsigned noscan)
 {
-	unsigned spc = cls << 1 | noscan;
-	struct mspan *s = h->mc[p].alloc[spc];
-	unsigned slot = s ? next_free(s) : NONE_SLOT;
-	if (slot == NONE_SLOT)
-		return alloc_refilled(h, p, spc);
-	h->c[SPAN_C_cache_hits]++;
-	return take_slot(h, s, slot);
+	return alloc_spc(h, p, cls << 1 | noscan, 1);
+}
+
+/* Go's tinySpanClass: class 2 (16 bytes), noscan. */
+#define TINY_SPC (2u << 1 | 1u)
+
+uint64_t span_tiny_block(void *self, uint32_t tid)
+{
+	struct span_heap *h = self;
+	return alloc_spc(h, span_p_of(tid, h->nprocs), TINY_SPC, 0);
 }
 
 /* A large object (5.3): its own span of whole pages.  Out of line, as

@@ -19,6 +19,12 @@ extern const struct strategy_ops strategy_span;
  * address span hands out is at or above it. */
 #define SPAN_HEAP_BASE UINT64_C(0x00c000000000)
 
+/* A new 16-byte noscan object (class 2) from thread tid's mcache for the
+ * tiny allocator, not cleared: Go's mallocgc writes a new tiny block's two
+ * words itself (tiny.c does that write) instead of clearing it as other
+ * objects are.  Its address, or 0 when out of memory. */
+uint64_t span_tiny_block(void *span, uint32_t tid);
+
 /* span's parameters, in table order (init receives them in this order). */
 #define SPAN_PARAMS \
 	{"gomaxprocs", PARAM_INT, "1", 1, 1024, \

@@ -236,9 +236,7 @@ static uint64_t tiny_path(struct tiny *t, uint32_t tid, uint64_t size)
 		++*blk_find(t, tp->tiny);
 		return tp->tiny + off;
 	}
-	uint64_t u;
-	uint64_t b = strategy_span.alloc(t->span, tid, TINY_BLOCK, 0,
-					 STRAT_NOSCAN, &u);
+	uint64_t b = span_tiny_block(t->span, tid);
 	uint8_t *e = b ? blk_add(t, b) : NULL;
 	if (!e)
 		return 0;

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,21 @@ static void test_sizeclass_mapping(void **state)
 	assert_int_equal(sc_size[sc_class_of(&t, 1024)], 1024);
 	assert_int_equal(sc_size[sc_class_of(&t, 1025)], 1152);
 	assert_int_equal(sc_class_of(&t, 32768), 67);
+}
+
+/* divMul gives every byte offset of a span of every class its object's
+ * index, as the division would, and 0 for a large span (class 0). */
+static void test_sizeclass_divmul(void **state)
+{
+	(void)state;
+	struct sc_tables t;
+	sc_tables_init(&t);
+	for (unsigned c = 1; c < SC_NCLASSES; c++)
+		for (uint64_t off = 0; off < sc_npages[c] * SC_PAGE; off++)
+			if (sc_index(&t, c, off) != off / sc_size[c])
+				fail_msg("class %u, offset %" PRIu64, c, off);
+	assert_int_equal(sc_index(&t, 0, 5 * SC_PAGE + 17), 0);
+	assert_int_equal(t.divmul[SC_TINY_CLASS], 268435456);   /* 2^32 / 16 */
 }
 
 /* ---- span bitmaps -------------------------------------------------------- */
@@ -999,6 +1015,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizeclass_csv),
 		cmocka_unit_test(test_sizeclass_mapping),
+		cmocka_unit_test(test_sizeclass_divmul),
 		cmocka_unit_test(test_span_slots),
 		cmocka_unit_test(test_span_per_p),
 		cmocka_unit_test(test_pages_first_fit),

@@ -44,10 +44,14 @@ static const uint8_t sc_npages[SC_NCLASSES] = {
 	1, 7, 6, 5, 4, 3, 5, 7, 2, 9, 7, 5, 8, 3, 10, 7, 4,
 };
 
-/* The lookup tables (Go's size_to_class8 and size_to_class128). */
+/* The lookup tables (Go's size_to_class8 and size_to_class128) and each
+ * class's divMul (Go's class_to_divmagic: an object's index in its span is
+ * its offset times divMul, shifted right 32, with no division; 0 for class
+ * 0, whose spans hold one object). */
 struct sc_tables {
 	uint8_t by8[SC_SMALL_MAX / SC_SMALL_DIV + 1];
 	uint8_t by128[(SC_MAX_SMALL - SC_SMALL_MAX) / SC_LARGE_DIV + 1];
+	uint32_t divmul[SC_NCLASSES];
 };
 
 /* The smallest class whose size is >= size (1 <= size <= 32768). */
@@ -71,6 +75,17 @@ static inline void sc_tables_init(struct sc_tables *t)
 	for (unsigned i = 0; i < sizeof t->by128; i++)
 		t->by128[i] = (uint8_t)sc_class_search(SC_SMALL_MAX +
 						       i * SC_LARGE_DIV);
+	t->divmul[0] = 0;
+	for (unsigned c = 1; c < SC_NCLASSES; c++)
+		t->divmul[c] = UINT32_MAX / sc_size[c] + 1;
+}
+
+/* The index of the object at byte offset off of a span of class c
+ * (off < the span's bytes; tests/test_span.c checks every offset). */
+static inline uint64_t sc_index(const struct sc_tables *t, unsigned c,
+				uint64_t off)
+{
+	return off * t->divmul[c] >> 32;
 }
 
 /* Class of a small request (1 <= size <= 32768), as Go maps it (4.1). */

@@ -939,7 +939,7 @@ static uint64_t alloc_small(struct span_heap *h, unsigned p, unsigned cls,
 }
 
 /* Go's tinySpanClass: class 2 (16 bytes), noscan. */
-#define TINY_SPC (2u << 1 | 1u)
+#define TINY_SPC (SC_TINY_CLASS << 1 | 1u)
 
 uint64_t span_tiny_block(void *self, uint32_t tid)
 {
@@ -1016,7 +1016,7 @@ static void span_free(void *self, uint32_t tid, uint64_t addr, uint64_t usable)
 	struct span_heap *h = self;
 	(void)tid; (void)usable;
 	struct mspan *s = h->spanmap[page_of(h, addr)];
-	uint64_t slot = s->nelems == 1 ? 0 : (addr - s->base) / s->elemsize;
+	uint64_t slot = sc_index(&h->sc, s->spc >> 1, addr - s->base);
 	s->bits[slot >> 6] &= ~(UINT64_C(1) << (slot & 63));
 	if (h->in_mark) {            /* marking: swept later */
 		s->pending++;

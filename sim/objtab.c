@@ -203,6 +203,20 @@ int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
 	return o ? objtab_fill(t, o, id, b) : -1;
 }
 
+/* The hole's slot may hold a stale copy (see objtab_remove): the loop
+ * never reads it, as the run ends at an empty slot before it comes round. */
+void objtab_shift_rest(struct objtab *t, struct objtab_shift *s)
+{
+	for (; obj_used(&t->slots[s->j]); s->j = objtab_next(t, s->j), s->gap++) {
+		uint64_t home = objtab_home(t, obj_id(&t->slots[s->j]));
+		if (objtab_distance(t, home, s->j) >= s->gap) {
+			t->slots[s->hole] = t->slots[s->j];
+			s->hole = s->j;
+			s->gap = 0;
+		}
+	}
+}
+
 void objtab_unspill(struct objtab *t, const struct obj *o)
 {
 	spill_remove(t, obj_id(o));

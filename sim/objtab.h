@@ -204,26 +204,43 @@ static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
 /* Drop o's block from the spill map (objtab_remove's rare path). */
 void objtab_unspill(struct objtab *t, const struct obj *o);
 
+/* A backward shift under way: the hole, the slot looked at next and how
+ * many slots that one is past the hole. */
+struct objtab_shift {
+	uint64_t hole, j, gap;
+};
+
+/* The backward shift past the slot after the hole (objtab.c). */
+void objtab_shift_rest(struct objtab *t, struct objtab_shift *s);
+
 /* Remove the object in slot o (from objtab_find, with no insert or remove
  * since).  Inline, as objtab_find is: it runs once per free. */
 static inline void objtab_remove(struct objtab *t, struct obj *o)
 {
 	if (__builtin_expect(obj_spilled(o), 0))
 		objtab_unspill(t, o);
-	uint64_t i = (uint64_t)(o - t->slots);
-	/* Backward shift: pull later members of the probe run into the hole
-	 * i, gap slots back (counted, not computed again each step). */
-	uint64_t gap = 1;
-	for (uint64_t j = objtab_next(t, i); obj_used(&t->slots[j]);
-	     j = objtab_next(t, j), gap++) {
-		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
-		if (objtab_distance(t, home, j) >= gap) {
-			t->slots[i] = t->slots[j];
-			i = j;
-			gap = 0;
-		}
+	/* Backward shift: pull later members of the probe run into the hole.
+	 * Whether the slot after the hole is used is a coin flip at the
+	 * table's load, and a loop that branched on it was mispredicted about
+	 * once a removal; so that slot is handled with no branch on what it
+	 * holds: it is copied into the hole whatever it is, and the hole moves
+	 * to it when its member moves (used and not at home), else the copy is
+	 * cleared below with the hole.  Only a run of two or more after the
+	 * hole (one removal in four) takes the loop. */
+	struct obj *s = t->slots;
+	uint64_t i = (uint64_t)(o - s), j = objtab_next(t, i);
+	struct obj x = s[j];
+	uint64_t k = obj_key(&x);
+	uint64_t m = -(uint64_t)((k != 0) & (objtab_home(t, obj_id(&x)) != j));
+	s[i] = x;
+	uint64_t hole = i ^ ((i ^ j) & m), after = objtab_next(t, j);
+	/* both keys are below 2^32: the product is 0 when either is */
+	if (__builtin_expect(k * obj_key(&s[after]) != 0, 0)) {
+		struct objtab_shift sh = {hole, after, 2 + m};
+		objtab_shift_rest(t, &sh);
+		hole = sh.hole;
 	}
-	t->slots[i] = (struct obj){0, 0};
+	s[hole] = (struct obj){0, 0};
 	t->count--;
 	/* The table never shrinks: it stays sized to the peak live set, which
 	 * bounds it anyway, and a workload whose live set swings (a program

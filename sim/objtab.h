@@ -100,13 +100,14 @@ static inline uint64_t objtab_distance(const struct objtab *t, uint64_t a,
 
 /* Ask the CPU to fetch id's home slot now: a free or a new ID lands on a
  * random slot of a table bigger than the caches, so the engine prefetches
- * a few events ahead of the one it handles.  A probe often reads the next
- * slot too, which may be in the next cache line: fetch both. */
+ * a few events ahead of the one it handles.  A probe reads the next slot
+ * too, and a removal the two after its object (objtab_remove), which may
+ * be in the next cache line: fetch both lines. */
 static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 {
 	const char *p = (const char *)&t->slots[objtab_home(t, id)];
 	__builtin_prefetch(p, 1);
-	__builtin_prefetch(p + 2 * sizeof(struct obj) - 1, 1);
+	__builtin_prefetch(p + 3 * sizeof(struct obj) - 1, 1);
 }
 
 /* Initialise an empty table.  0 on success, -1 when out of host memory. */

@@ -46,6 +46,7 @@ struct engine {
 	const uint64_t *os_version;   /* simos_meter_version(os) */
 	const struct simos_hot *os_hot;   /* simos_hot(os) */
 	uint64_t meter_version;       /* *os_version when meter was read */
+	int os_moved;              /* the meter was read since note_gauges */
 	uint64_t last_os_cost, next_tick, next_sample, next_check, next_ckpt;
 	uint64_t next_due;         /* the least of the three that are on */
 	uint64_t host_bytes, host_peak;
@@ -790,6 +791,7 @@ static void read_os_gauges(struct engine *e)
 	if (*e->os_version == e->meter_version)
 		return;
 	e->meter_version = *e->os_version;
+	e->os_moved = 1;
 	simos_read_meter(e->os, &e->meter);
 	e->st.cur.heap_bytes = e->meter.heap_bytes;
 	e->st.cur.rss_bytes = e->meter.rss_bytes;
@@ -809,7 +811,8 @@ static int periodic_check(struct engine *e, struct sim_err *err)
  * Inline: it runs once an event. */
 static inline void note_gauges(struct engine *e)
 {
-	unsigned news = stats_observe(&e->st);
+	unsigned news = stats_observe_os(&e->st, e->os_moved);
+	e->os_moved = 0;
 	if (__builtin_expect(news != 0, 0) && e->series) {
 		if (news & STATS_NEW_LIVE_PEAK)
 			hold_peak(e, &e->peak_live);

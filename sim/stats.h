@@ -73,20 +73,19 @@ void stats_init(struct sim_stats *st);
 #define STATS_NEW_LIVE_PEAK 1
 #define STATS_NEW_HEAP_PEAK 2
 
-/* The peaks of the gauges other than live, heap and rss (stats_observe
- * raises those three with their snapshots) and meta_bytes (the engine
- * reads it from the strategy only for a series row, and raises its peak
- * there). */
+/* The peaks of the gauges other than live, heap, rss and released
+ * (stats_observe raises those, the last three only when they may have
+ * moved) and meta_bytes (the engine reads it from the strategy only for a
+ * series row, and raises its peak there). */
 static inline void stats_raise_other_peaks(struct stats_snap *peak,
 					   const struct stats_snap *c)
 {
 #define STATS_PEAK(n) if (c->n > peak->n) peak->n = c->n;
-	STATS_PEAK(dead_bytes) STATS_PEAK(alloc_bytes)
-	STATS_PEAK(released_bytes) STATS_PEAK(live_objects)
+	STATS_PEAK(dead_bytes) STATS_PEAK(alloc_bytes) STATS_PEAK(live_objects)
 #undef STATS_PEAK
 }
 
-/* stats_raise_other_peaks must cover every gauge but those four. */
+/* stats_raise_other_peaks must cover every gauge but those five. */
 #define STATS_COUNT(n) + 1
 _Static_assert(0 SIM_GAUGES(STATS_COUNT) == 8, "a gauge without a peak");
 #undef STATS_COUNT
@@ -94,9 +93,12 @@ _Static_assert(0 SIM_GAUGES(STATS_COUNT) == 8, "a gauge without a peak");
 /* Record the gauges in st->cur after one event: peaks, the snapshots at
  * the live, heap and rss peaks, and the time averages.  Returns a mask of
  * STATS_NEW_LIVE_PEAK | STATS_NEW_HEAP_PEAK for peaks set by this event.
- * Inline: it runs once an event, and a call cost a fifth of its
- * instructions. */
-static inline unsigned stats_observe(struct sim_stats *st)
+ * os_moved is 0 only when heap, rss and released bytes are as they were
+ * at the last call (the caller knows: they come from the simulated OS's
+ * meter, which most events do not move), so none can be a new peak and
+ * their tests are skipped.  Inline: it runs once an event, and a call cost
+ * a fifth of its instructions. */
+static inline unsigned stats_observe_os(struct sim_stats *st, int os_moved)
 {
 	const struct stats_snap *c = &st->cur;
 	unsigned news = 0;
@@ -106,14 +108,18 @@ static inline unsigned stats_observe(struct sim_stats *st)
 		st->peak.live_bytes = c->live_bytes;
 		news |= STATS_NEW_LIVE_PEAK;
 	}
-	if (c->heap_bytes > st->peak.heap_bytes) {
-		st->at_heap_peak = *c;
-		st->peak.heap_bytes = c->heap_bytes;
-		news |= STATS_NEW_HEAP_PEAK;
-	}
-	if (c->rss_bytes > st->peak.rss_bytes) {
-		st->at_rss_peak = *c;
-		st->peak.rss_bytes = c->rss_bytes;
+	if (os_moved) {
+		if (c->heap_bytes > st->peak.heap_bytes) {
+			st->at_heap_peak = *c;
+			st->peak.heap_bytes = c->heap_bytes;
+			news |= STATS_NEW_HEAP_PEAK;
+		}
+		if (c->rss_bytes > st->peak.rss_bytes) {
+			st->at_rss_peak = *c;
+			st->peak.rss_bytes = c->rss_bytes;
+		}
+		if (c->released_bytes > st->peak.released_bytes)
+			st->peak.released_bytes = c->released_bytes;
 	}
 	stats_raise_other_peaks(&st->peak, c);
 	if (c->live_bytes) {
@@ -126,6 +132,12 @@ static inline unsigned stats_observe(struct sim_stats *st)
 		st->jw1_n++;
 	}
 	return news;
+}
+
+/* stats_observe_os for a caller that does not know what moved. */
+static inline unsigned stats_observe(struct sim_stats *st)
+{
+	return stats_observe_os(st, 1);
 }
 
 /* Derive the whole-run measures from st. */

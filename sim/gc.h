@@ -211,18 +211,44 @@ static inline int gc_short_record(uint64_t zz, uint64_t size, uint64_t x,
 int gc_add_dead_slow(struct gc_dead_list *l, uint32_t tid, uint64_t addr,
 		     uint64_t x, uint64_t size, uint64_t zz);
 
+/* The zigzag step from the last object appended to addr. */
+static inline uint64_t gc_dead_zz(const struct gc_dead_list *l,
+				  uint64_t addr)
+{
+	uint64_t step = addr - l->addr;
+	return step << 1 ^ (uint64_t)-(step >> 63);
+}
+
+/* Whether a dead object goes in the list as one word, with room for it
+ * now: 1 with the word in *w, or 0 (gc_add_dead's slow path).  With
+ * gc_put_dead, gc_add_dead in two steps, for a caller that tests all its
+ * rare cases before it changes anything (the engine's kill_object). */
+static inline int gc_dead_fits(const struct gc_dead_list *l, uint32_t tid,
+			       uint64_t addr, uint64_t usable, uint64_t size,
+			       uint64_t *w)
+{
+	return l->cap - l->len >= GC_DEAD_MAX_BYTES &&
+	       gc_short_record(gc_dead_zz(l, addr), size, usable - size, tid, w);
+}
+
+/* Append the word w of gc_dead_fits for the object at addr. */
+static inline void gc_put_dead(struct gc_dead_list *l, uint64_t w,
+			       uint64_t addr)
+{
+	gc_put_word(l->buf + l->len, w);
+	l->len += 8;
+	l->addr = addr;
+}
+
 /* Remember a dead object.  SIM_OK or SIM_ENOMEM (host memory). */
 static inline int gc_add_dead(struct gc_dead_list *l, uint32_t tid,
 			      uint64_t addr, uint64_t usable, uint64_t size)
 {
-	uint64_t step = addr - l->addr, x = usable - size, w;
-	uint64_t zz = step << 1 ^ (uint64_t)-(step >> 63);
-	if (__builtin_expect(l->cap - l->len < GC_DEAD_MAX_BYTES ||
-			     !gc_short_record(zz, size, x, tid, &w), 0))
-		return gc_add_dead_slow(l, tid, addr, x, size, zz);
-	gc_put_word(l->buf + l->len, w);
-	l->len += 8;
-	l->addr = addr;
+	uint64_t w;
+	if (__builtin_expect(!gc_dead_fits(l, tid, addr, usable, size, &w), 0))
+		return gc_add_dead_slow(l, tid, addr, usable - size, size,
+					gc_dead_zz(l, addr));
+	gc_put_dead(l, w, addr);
 	return SIM_OK;
 }
 

@@ -203,23 +203,24 @@ int objtab_insert(struct objtab *t, uint64_t id, const struct obj_block *b)
 	return o ? objtab_fill(t, o, id, b) : -1;
 }
 
-/* The hole's slot may hold a stale copy (see objtab_remove): the loop
- * never reads it, as the run ends at an empty slot before it comes round. */
-void objtab_shift_rest(struct objtab *t, struct objtab_shift *s)
+void objtab_remove_slow(struct objtab *t, struct obj *o)
 {
-	for (; obj_used(&t->slots[s->j]); s->j = objtab_next(t, s->j), s->gap++) {
-		uint64_t home = objtab_home(t, obj_id(&t->slots[s->j]));
-		if (objtab_distance(t, home, s->j) >= s->gap) {
-			t->slots[s->hole] = t->slots[s->j];
-			s->hole = s->j;
-			s->gap = 0;
+	if (obj_spilled(o))
+		spill_remove(t, obj_id(o));
+	/* Backward shift: pull later members of the probe run into the hole
+	 * i, gap slots back (counted, not computed again each step). */
+	uint64_t i = (uint64_t)(o - t->slots), gap = 1;
+	for (uint64_t j = objtab_next(t, i); obj_used(&t->slots[j]);
+	     j = objtab_next(t, j), gap++) {
+		uint64_t home = objtab_home(t, obj_id(&t->slots[j]));
+		if (objtab_distance(t, home, j) >= gap) {
+			t->slots[i] = t->slots[j];
+			i = j;
+			gap = 0;
 		}
 	}
-}
-
-void objtab_unspill(struct objtab *t, const struct obj *o)
-{
-	spill_remove(t, obj_id(o));
+	t->slots[i] = (struct obj){0, 0};
+	t->count--;
 }
 
 uint64_t objtab_host_bytes(const struct objtab *t)

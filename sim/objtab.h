@@ -154,14 +154,20 @@ static inline int obj_spilled(const struct obj *o)
 	return (o->lo >> 48) == OBJ_XSPILL;
 }
 
+/* The block in slot o, which is not spilled. */
+static inline struct obj_block objtab_packed_block(const struct obj *o)
+{
+	uint64_t size = o->hi >> 32;
+	return (struct obj_block){o->lo & OBJ_LOW48, size, size + (o->lo >> 48)};
+}
+
 /* The block in slot o. */
 static inline struct obj_block objtab_block(const struct objtab *t,
 					    const struct obj *o)
 {
 	if (__builtin_expect(obj_spilled(o), 0))
 		return *objtab_spilled(t, o);
-	uint64_t size = o->hi >> 32;
-	return (struct obj_block){o->lo & OBJ_LOW48, size, size + (o->lo >> 48)};
+	return objtab_packed_block(o);
 }
 
 /* Insert a new object (id, nonzero, must not be present) with its block.
@@ -202,51 +208,56 @@ static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
 	return 0;
 }
 
-/* Drop o's block from the spill map (objtab_remove's rare path). */
-void objtab_unspill(struct objtab *t, const struct obj *o);
+/* Remove the object in slot o the general way: the spill map, then the
+ * whole backward shift (objtab.c).  objtab_remove's rare path. */
+void objtab_remove_slow(struct objtab *t, struct obj *o);
 
-/* A backward shift under way: the hole, the slot looked at next and how
- * many slots that one is past the hole. */
-struct objtab_shift {
-	uint64_t hole, j, gap;
-};
-
-/* The backward shift past the slot after the hole (objtab.c). */
-void objtab_shift_rest(struct objtab *t, struct objtab_shift *s);
-
-/* Remove the object in slot o (from objtab_find, with no insert or remove
- * since).  Inline, as objtab_find is: it runs once per free. */
-static inline void objtab_remove(struct objtab *t, struct obj *o)
+/* Whether the probe run after slot o is shorter than two slots (three
+ * removals in four on make bench's workload), so that objtab_remove_quick
+ * can remove o's object if its block is packed.  Both keys are below
+ * 2^32: their product is 0 when either is, one test the compiler cannot
+ * split into two branches (the second key's is a coin flip). */
+static inline int objtab_run_is_short(const struct objtab *t,
+				      const struct obj *o)
 {
-	if (__builtin_expect(obj_spilled(o), 0))
-		objtab_unspill(t, o);
-	/* Backward shift: pull later members of the probe run into the hole.
-	 * Whether the slot after the hole is used is a coin flip at the
-	 * table's load, and a loop that branched on it was mispredicted about
-	 * once a removal; so that slot is handled with no branch on what it
-	 * holds: it is copied into the hole whatever it is, and the hole moves
-	 * to it when its member moves (used and not at home), else the copy is
-	 * cleared below with the hole.  Only a run of two or more after the
-	 * hole (one removal in four) takes the loop. */
+	uint64_t i = (uint64_t)(o - t->slots), j = objtab_next(t, i);
+	uint64_t after = objtab_next(t, j);
+	return obj_key(&t->slots[j]) * obj_key(&t->slots[after]) == 0;
+}
+
+/* Remove the object in slot o, whose block is packed and for which
+ * objtab_run_is_short holds,
+ * with no branch on what the slot after it holds.  Whether that slot is
+ * used is a coin flip at the table's load, and a loop that branched on it
+ * was mispredicted about once a removal.  The slot is copied into the
+ * hole whatever it holds, and the hole moves to it when its member moves
+ * (used and not at home), else the copy is cleared with the hole: the
+ * backward shift's result, as the run ends after that slot.  No call, so
+ * a caller whose rare paths are tail calls saves no registers. */
+static inline void objtab_remove_quick(struct objtab *t, struct obj *o)
+{
 	struct obj *s = t->slots;
 	uint64_t i = (uint64_t)(o - s), j = objtab_next(t, i);
 	struct obj x = s[j];
-	uint64_t k = obj_key(&x);
-	uint64_t m = -(uint64_t)((k != 0) & (objtab_home(t, obj_id(&x)) != j));
+	uint64_t m = -(uint64_t)(obj_used(&x) &
+				 (objtab_home(t, obj_id(&x)) != j));
 	s[i] = x;
-	uint64_t hole = i ^ ((i ^ j) & m), after = objtab_next(t, j);
-	/* both keys are below 2^32: the product is 0 when either is */
-	if (__builtin_expect(k * obj_key(&s[after]) != 0, 0)) {
-		struct objtab_shift sh = {hole, after, 2 + m};
-		objtab_shift_rest(t, &sh);
-		hole = sh.hole;
-	}
-	s[hole] = (struct obj){0, 0};
+	s[i ^ ((i ^ j) & m)] = (struct obj){0, 0};
 	t->count--;
-	/* The table never shrinks: it stays sized to the peak live set, which
-	 * bounds it anyway, and a workload whose live set swings (a program
-	 * that builds and drops big structures) would otherwise pay for
-	 * rehashing and fresh pages at every swing. */
+}
+
+/* Remove the object in slot o (from objtab_find, with no insert or remove
+ * since).  Inline, as objtab_find is: it runs once per free.  The table
+ * never shrinks: it stays sized to the peak live set, which bounds it
+ * anyway, and a workload whose live set swings (a program that builds and
+ * drops big structures) would otherwise pay for rehashing and fresh pages
+ * at every swing. */
+static inline void objtab_remove(struct objtab *t, struct obj *o)
+{
+	if (__builtin_expect(!obj_spilled(o) && objtab_run_is_short(t, o), 1))
+		objtab_remove_quick(t, o);
+	else
+		objtab_remove_slow(t, o);
 }
 
 /* Host bytes the table uses. */

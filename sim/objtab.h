@@ -213,16 +213,18 @@ static inline int objtab_fill(struct objtab *t, struct obj *o, uint64_t id,
 void objtab_remove_slow(struct objtab *t, struct obj *o);
 
 /* Whether the probe run after slot o is shorter than two slots (three
- * removals in four on make bench's workload), so that objtab_remove_quick
- * can remove o's object if its block is packed.  Both keys are below
- * 2^32: their product is 0 when either is, one test the compiler cannot
- * split into two branches (the second key's is a coin flip). */
+ * removals in four on make bench's workload) and does not go round the
+ * end of the table (one slot in cap / 2 says no, whatever follows it), so
+ * that objtab_remove_quick can remove o's object if its block is packed.
+ * Both keys are below 2^32: their product is 0 when either is, one test
+ * the compiler cannot split into two branches (the second key's is a
+ * coin flip). */
 static inline int objtab_run_is_short(const struct objtab *t,
 				      const struct obj *o)
 {
-	uint64_t i = (uint64_t)(o - t->slots), j = objtab_next(t, i);
-	uint64_t after = objtab_next(t, j);
-	return obj_key(&t->slots[j]) * obj_key(&t->slots[after]) == 0;
+	uint64_t i = (uint64_t)(o - t->slots);
+	return i + 2 < t->cap &&
+	       obj_key(&t->slots[i + 1]) * obj_key(&t->slots[i + 2]) == 0;
 }
 
 /* Remove the object in slot o, whose block is packed and for which
@@ -237,7 +239,7 @@ static inline int objtab_run_is_short(const struct objtab *t,
 static inline void objtab_remove_quick(struct objtab *t, struct obj *o)
 {
 	struct obj *s = t->slots;
-	uint64_t i = (uint64_t)(o - s), j = objtab_next(t, i);
+	uint64_t i = (uint64_t)(o - s), j = i + 1;   /* below cap: see above */
 	struct obj x = s[j];
 	uint64_t m = -(uint64_t)(obj_used(&x) &
 				 (objtab_home(t, obj_id(&x)) != j));

@@ -2,7 +2,8 @@
  * test_objtab.c - the engine's object table against a plain array model:
  * inserts and removals in a fixed pseudo-random order across many resizes,
  * every block read back exactly (the packed fields and the spill map for
- * blocks that do not pack), and the host memory it claims per object;
+ * blocks that do not pack), every slot after a removal against the plain
+ * backward shift, and the host memory it claims per object;
  * and the GC's dead list (gc.c), which packs the same blocks in one-word or
  * four-word records.
  */
@@ -147,6 +148,62 @@ static void test_model(void **state)
 
 /* 16-byte slots at least 7/15 full (growth by half at 70 %): under 35
  * bytes an object, plus a page of rounding. */
+/* The plain backward shift from the hole i, on a copy of the slots: what
+ * objtab_remove's quick path (which copies slots into the hole whatever
+ * they hold) must leave too. */
+static void shift_reference(const struct objtab *t, struct obj *s, uint64_t i)
+{
+	uint64_t gap = 1;
+	for (uint64_t j = objtab_next(t, i); obj_used(&s[j]);
+	     j = objtab_next(t, j), gap++) {
+		uint64_t home = objtab_home(t, obj_id(&s[j]));
+		if (objtab_distance(t, home, j) >= gap) {
+			s[i] = s[j];
+			i = j;
+			gap = 0;
+		}
+	}
+	s[i] = (struct obj){0, 0};
+}
+
+/* Removals in a table kept near 70 % full without growing (its first
+ * 1024 slots), so probe runs are long and often go round the end: after
+ * each, every slot is what the plain backward shift leaves. */
+static void test_remove_layout(void **state)
+{
+	(void)state;
+	enum { LIVE = 700, STEPS = 60000 };
+	static struct obj copy[1024];
+	uint64_t live[LIVE], next = 0;
+	int n = 0, ends = 0;
+	struct objtab t;
+	assert_int_equal(objtab_init(&t), 0);
+	for (uint64_t step = 0; step < STEPS; step++) {
+		uint64_t r = mix(step + 77);
+		if (n < LIVE && (n < LIVE / 2 || r & 1)) {
+			struct obj_block b = block_of(next);
+			live[n++] = id_of(next);
+			assert_int_equal(objtab_insert(&t, id_of(next++), &b), 0);
+			continue;
+		}
+		int k = (int)((r >> 8) % (uint64_t)n);
+		struct obj *o = objtab_find(&t, live[k]);
+		assert_non_null(o);
+		live[k] = live[--n];
+		assert_int_equal(t.cap, 1024);
+		uint64_t i = (uint64_t)(o - t.slots);
+		ends += i + 2 >= t.cap;
+		memcpy(copy, t.slots, sizeof copy);
+		shift_reference(&t, copy, i);
+		objtab_remove(&t, o);
+		assert_memory_equal(copy, t.slots, sizeof copy);
+	}
+	assert_true(ends > 10);   /* the end of the table was met */
+	for (int k = 0; k < n; k++)
+		assert_non_null(objtab_find(&t, live[k]));
+	objtab_free(&t);
+}
+
 static void test_host_bytes(void **state)
 {
 	(void)state;
@@ -237,6 +294,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_remove_layout),
 		cmocka_unit_test(test_host_bytes),
 		cmocka_unit_test(test_dead_list),
 	};

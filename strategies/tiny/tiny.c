@@ -225,8 +225,12 @@ static uint64_t align_in_block(uint64_t off, uint64_t size)
 	return (off + a - 1) & ~(a - 1);
 }
 
-/* The tiny path (5.1) for 1 <= size < 16. */
-static uint64_t tiny_path(struct tiny *t, uint32_t tid, uint64_t size)
+/* The tiny path (5.1) for 1 <= size < 16.  Out of line (noinline, a
+ * GCC/Clang attribute as __builtin_expect is), so tiny_alloc's other
+ * requests, span's, are a tail call that saves no registers. */
+__attribute__((noinline)) static uint64_t tiny_path(struct tiny *t,
+						    uint32_t tid,
+						    uint64_t size)
 {
 	struct tiny_p *tp = &t->ps[span_p_of(tid, t->nprocs)];
 	uint64_t off = align_in_block(tp->off, size);

@@ -2,8 +2,10 @@
  * span.h - what strategies/span shares with strategies/tiny, which is a
  * front end composed over span through span's own ops table
  * (strategy_span): the parameter list, the counter list (with indices, so
- * tiny can adjust the MemStats counters it owns a part of), and the
- * thread -> P mapping.  Both strategies expand the same lists, so their
+ * tiny can adjust the MemStats counters it owns a part of), the thread ->
+ * P mapping, the heap's base address (tiny's block map is indexed from
+ * it) and the one allocation tiny makes outside the ops table, a tiny
+ * block.  Both strategies expand the same lists, so their
  * parameters and counters never drift apart.
  */
 #ifndef SPAN_SPAN_H

@@ -6,7 +6,8 @@
  * same allocator without this path.
  *
  * Composition: tiny holds a span instance (span's state, obtained through
- * env->halloc) and calls it through span's own ops table, strategy_span;
+ * env->halloc) and calls it through span's own ops table, strategy_span,
+ * except for a new tiny block, which span_tiny_block (span.h) hands out;
  * the parameters and counters are span's (strategies/span/span.h) plus
  * tiny's own.  A tiny block is an ordinary 16-byte noscan object of span
  * class 5, so HeapAlloc counts 16 bytes per block.

@@ -378,14 +378,28 @@ static int store_object(struct engine *e, struct obj *o, uint64_t id,
 	return SIM_OK;
 }
 
+/* The gauges after object b leaves the table: freed (its block back to the
+ * strategy) or, in GC mode, dead until the next cycle. */
+static inline void count_dropped(struct engine *e, const struct obj_block *b)
+{
+	e->st.cur.live_bytes -= b->size;
+	e->st.cur.alloc_bytes -= b->usable;
+	e->st.cur.live_objects--;
+}
+
+static inline void count_killed(struct engine *e, const struct obj_block *b)
+{
+	e->st.cur.live_bytes -= b->size;
+	e->st.cur.dead_bytes += b->size;
+	e->st.cur.live_objects--;
+}
+
 /* drop_object's rare path: a spilled block. */
 __attribute__((noinline)) static void drop_spilled(struct engine *e,
 						    struct obj *o)
 {
 	struct obj_block b = objtab_block(&e->objs, o);
-	e->st.cur.live_bytes -= b.size;
-	e->st.cur.alloc_bytes -= b.usable;
-	e->st.cur.live_objects--;
+	count_dropped(e, &b);
 	objtab_remove_slow(&e->objs, o);
 }
 
@@ -400,9 +414,7 @@ static void drop_object(struct engine *e, struct obj *o)
 		return;
 	}
 	struct obj_block b = objtab_packed_block(o);
-	e->st.cur.live_bytes -= b.size;
-	e->st.cur.alloc_bytes -= b.usable;
-	e->st.cur.live_objects--;
+	count_dropped(e, &b);
 	if (__builtin_expect(objtab_run_is_short(&e->objs, o), 1))
 		objtab_remove_quick(&e->objs, o);
 	else
@@ -520,9 +532,7 @@ __attribute__((noinline)) static int kill_object_slow(struct engine *e,
 	struct obj_block b = objtab_block(&e->objs, o);
 	if (gc_add_dead(e->dead, tid, b.addr, b.usable, b.size) != SIM_OK)
 		return SIM_ERR(err, SIM_ENOMEM, "out of host memory");
-	e->st.cur.live_bytes -= b.size;
-	e->st.cur.dead_bytes += b.size;
-	e->st.cur.live_objects--;
+	count_killed(e, &b);
 	objtab_remove_slow(&e->objs, o);
 	return SIM_OK;
 }
@@ -550,9 +560,7 @@ static int kill_object(struct engine *e, struct obj *o, uint32_t tid,
 					   b.size, &w), 0))
 		return kill_object_slow(e, o, tid, err);
 	gc_put_dead(e->dead, w, b.addr);
-	e->st.cur.live_bytes -= b.size;
-	e->st.cur.dead_bytes += b.size;
-	e->st.cur.live_objects--;
+	count_killed(e, &b);
 	if (__builtin_expect(!objtab_run_is_short(&e->objs, o), 0))
 		return remove_long_run(e, o);
 	objtab_remove_quick(&e->objs, o);

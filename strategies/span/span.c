@@ -67,7 +67,6 @@
 #define ARENA_BYTES    ((uint64_t)64 << 20)
 #define ARENA_PAGES    (ARENA_BYTES / SC_PAGE)
 #define HEAP_MAX       ((uint64_t)256 << 30)   /* simplification 4 */
-#define HEAP_BASE      SPAN_HEAP_BASE
 #define CHUNK_BYTES    ((uint64_t)PA_CHUNK_PAGES * SC_PAGE)
 #define MSPAN_BYTES    144u
 #define MCACHE_BYTES   1200u
@@ -185,12 +184,12 @@ static uint64_t sub_sat(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 static uint64_t page_of(const struct span_heap *h, uint64_t addr)
 {
 	(void)h;
-	return (addr - HEAP_BASE) >> SC_PAGE_SHIFT;
+	return (addr - SPAN_HEAP_BASE) >> SC_PAGE_SHIFT;
 }
 
 static uint64_t addr_of(uint64_t page)
 {
-	return HEAP_BASE + (page << SC_PAGE_SHIFT);
+	return SPAN_HEAP_BASE + (page << SC_PAGE_SHIFT);
 }
 
 static unsigned swept_ix(const struct span_heap *h)
@@ -416,7 +415,7 @@ static int heap_arrays(struct span_heap *h, uint64_t pages)
 static int heap_reserve(struct span_heap *h, uint64_t n)
 {
 	uint64_t addr;
-	if (n > HEAP_MAX || h->next_hint - HEAP_BASE > HEAP_MAX - n)
+	if (n > HEAP_MAX || h->next_hint - SPAN_HEAP_BASE > HEAP_MAX - n)
 		return -1;           /* host arrays would be too large */
 	if (simos_mmap(h->env->os, h->next_hint, n, SIMOS_PROT_NONE, 0, &addr)
 	    != SIM_OK)
@@ -430,7 +429,7 @@ static int heap_reserve(struct span_heap *h, uint64_t n)
 	h->cur_end = addr + n;
 	h->next_hint = addr + n;
 	h->arenas += n / ARENA_BYTES;
-	return heap_arrays(h, (h->cur_end - HEAP_BASE) / SC_PAGE);
+	return heap_arrays(h, (h->cur_end - SPAN_HEAP_BASE) / SC_PAGE);
 }
 
 /* mheap.grow (2.3): map a 4 MiB multiple for npages; new pages are free
@@ -1167,7 +1166,7 @@ static int span_init(void *self, const struct strategy_env *env,
 	h->pacer.runway = pacer_runway(params);
 	h->pacer.gogc_goal = gogc_goal(&h->pacer, 0);
 	h->scav_goal = UINT64_MAX;
-	h->next_hint = HEAP_BASE;
+	h->next_hint = SPAN_HEAP_BASE;
 	h->sweepgen = 4;   /* so sweepgen - 2 never wraps */
 	h->sweep_done = 1;
 	h->mc = strat_halloc(env, h->nprocs * sizeof *h->mc);

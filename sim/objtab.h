@@ -46,6 +46,8 @@ struct objtab {
 	uint64_t cap;        /* any size: the hash is scaled, not masked */
 	uint64_t count;
 	uint64_t grow_at;    /* the count that makes the table grow */
+	uint64_t roomy_bytes;   /* tables up to this size grow at half full
+				   and are faulted in when mapped (objtab.c) */
 	struct obj_spill *spill;
 	uint64_t spill_mask, spill_count;
 };
@@ -112,6 +114,9 @@ static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 
 /* Initialise an empty table.  0 on success, -1 when out of host memory. */
 int objtab_init(struct objtab *t);
+/* The same with tables up to roomy_bytes kept roomy (objtab.c; 0: every
+ * table at the big ones' load, as tests of long runs want). */
+int objtab_init_roomy(struct objtab *t, uint64_t roomy_bytes);
 void objtab_free(struct objtab *t);
 
 /* objtab_probe for a big ID (objtab_key(id) == OBJ_KEY_BIG) or ID 0

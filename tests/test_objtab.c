@@ -104,13 +104,14 @@ static void check_all(const struct objtab *t, const struct model *m)
 	assert_int_equal(t->count, live);
 }
 
-static void test_model(void **state)
+/* The model below in a table kept roomy as objtab_init makes it, or with
+ * every size at the big tables' load (roomy_bytes 0). */
+static void run_model(uint64_t roomy_bytes)
 {
-	(void)state;
 	struct model *m = calloc(1, sizeof *m);
 	struct objtab t;
 	assert_non_null(m);
-	assert_int_equal(objtab_init(&t), 0);
+	assert_int_equal(objtab_init_roomy(&t, roomy_bytes), 0);
 	for (int k = 0; k < N; k++) {
 		m->id[k] = id_of((uint64_t)k);
 		m->b[k] = block_of((uint64_t)k);
@@ -146,8 +147,18 @@ static void test_model(void **state)
 	free(m);
 }
 
-/* 16-byte slots at least 7/15 full (growth by half at 70 %): under 35
- * bytes an object, plus a page of rounding. */
+static void test_model(void **state)
+{
+	(void)state;
+	run_model(UINT64_C(64) << 20);
+}
+
+static void test_model_full(void **state)
+{
+	(void)state;
+	run_model(0);
+}
+
 /* The plain backward shift from the hole i, on a copy of the slots: what
  * objtab_remove's quick path (which copies slots into the hole whatever
  * they hold) must leave too. */
@@ -167,8 +178,9 @@ static void shift_reference(const struct objtab *t, struct obj *s, uint64_t i)
 }
 
 /* Removals in a table kept near 70 % full without growing (its first
- * 1024 slots), so probe runs are long and often go round the end: after
- * each, every slot is what the plain backward shift leaves. */
+ * 1024 slots, at the big tables' load), so probe runs are long and often
+ * go round the end: after each, every slot is what the plain backward
+ * shift leaves. */
 static void test_remove_layout(void **state)
 {
 	(void)state;
@@ -177,7 +189,7 @@ static void test_remove_layout(void **state)
 	uint64_t live[LIVE], next = 0;
 	int n = 0, ends = 0;
 	struct objtab t;
-	assert_int_equal(objtab_init(&t), 0);
+	assert_int_equal(objtab_init_roomy(&t, 0), 0);
 	for (uint64_t step = 0; step < STEPS; step++) {
 		uint64_t r = mix(step + 77);
 		if (n < LIVE && (n < LIVE / 2 || r & 1)) {
@@ -204,20 +216,40 @@ static void test_remove_layout(void **state)
 	objtab_free(&t);
 }
 
-static void test_host_bytes(void **state)
+/* Fill a table whose tables up to roomy_bytes are roomy and check, as it
+ * grows, its load (at most half full while roomy, else 70 %) and its host
+ * bytes: 16-byte slots at least 1/3 full when grown from a roomy table
+ * (under 48 bytes an object), else at least 7/15 (under 35), plus a page
+ * of rounding. */
+static void fill_and_measure(uint64_t roomy_bytes, uint64_t n_max)
 {
-	(void)state;
 	struct objtab t;
-	assert_int_equal(objtab_init(&t), 0);
-	for (uint64_t n = 1; n <= 300000; n++) {
+	assert_int_equal(objtab_init_roomy(&t, roomy_bytes), 0);
+	for (uint64_t n = 1; n <= n_max; n++) {
 		struct obj_block b = {16 * n, 24, 32};
 		assert_int_equal(objtab_insert(&t, n, &b), 0);
-		if (n % 1000 == 0 && objtab_host_bytes(&t) > n * 35 + 65536)
+		int roomy = t.cap * sizeof(struct obj) <= roomy_bytes;
+		int from_roomy = t.cap / 3 * 2 * sizeof(struct obj) <=
+				 roomy_bytes;
+		uint64_t per = from_roomy ? 48 : 35;
+		if (roomy ? t.count * 2 > t.cap : t.count * 10 > t.cap * 7)
+			fail_msg("%llu objects in %llu slots",
+				 (unsigned long long)t.count,
+				 (unsigned long long)t.cap);
+		if (n % 1000 == 0 && objtab_host_bytes(&t) > n * per + 65536)
 			fail_msg("%llu bytes for %llu objects",
 				 (unsigned long long)objtab_host_bytes(&t),
 				 (unsigned long long)n);
 	}
 	objtab_free(&t);
+}
+
+static void test_host_bytes(void **state)
+{
+	(void)state;
+	fill_and_measure(UINT64_C(64) << 20, 300000);  /* roomy throughout */
+	fill_and_measure(0, 300000);                   /* never roomy */
+	fill_and_measure(UINT64_C(1) << 20, 300000);   /* roomy up to 64k slots */
 }
 
 /* Dead object k, one of two kinds.  One in four: the blocks above,
@@ -294,6 +326,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_model_full),
 		cmocka_unit_test(test_remove_layout),
 		cmocka_unit_test(test_host_bytes),
 		cmocka_unit_test(test_dead_list),

@@ -2,7 +2,9 @@
  * bench.c - `make bench`: how fast the simulator itself runs on this
  * machine, and how much host memory it needs.  It generates one synthetic
  * workload in memory and measures, single-threaded, the best of three
- * repetitions timed with CLOCK_MONOTONIC:
+ * repetitions timed with CLOCK_MONOTONIC (for (a) and (b), three rounds
+ * of one repetition of each strategy, so a slow spell of a shared
+ * machine costs a strategy at most one repetition, not all three):
  *   (a) the engine with the bump strategy fed straight from memory, events/s
  *       (bump does almost nothing, so this is the engine's own cost);
  *   (b) every other registered strategy on the same events, events/s;
@@ -498,42 +500,68 @@ static int pick_reclaim(const struct strategy_ops *ops,
 	return SIM_RECLAIM_IMMEDIATE;
 }
 
-/* Best of the repetitions of ops on the events, in its own reclaim mode
- * (SIM_RECLAIM_DEFAULT) or the one given. */
-static int bench_strategy(const struct strategy_ops *ops, int reclaim,
-			  const struct sim_event *ev, size_t n,
-			  struct strat_result *r, struct sim_err *err)
+/* One strategy in one reclaim mode: its repetitions so far.  The
+ * repetitions go round the strategies (bench_engines), so that a slow
+ * spell of this machine - its speed moves by up to 2x from one minute to
+ * the next - costs a strategy at most one of its three. */
+struct job {
+	const struct strategy_ops *ops;
+	union param_value *params;
+	int reclaim;             /* as engine_config's */
+	int done, failed;
+	double used;             /* seconds in repetitions so far */
+	struct sim_err err;      /* when failed */
+	struct strat_result r;
+};
+
+/* j for ops in reclaim mode (SIM_RECLAIM_DEFAULT: the strategy's own);
+ * failed at once when its parameters cannot be made. */
+static void job_init(struct job *j, const struct strategy_ops *ops,
+		     int reclaim)
 {
-	union param_value *params = default_params(ops, err);
-	if (!params)
-		return err->code;
-	if (reclaim == SIM_RECLAIM_DEFAULT)
-		reclaim = pick_reclaim(ops, params, &r->fallback);
-	double used = 0;
-	for (int rep = 0; rep < REPS && (rep == 0 || used < STRAT_BUDGET_S); rep++) {
-		struct pass p;
-		int rc = engine_pass(ops, params, reclaim, ev, n, &p, err);
-		if (rc != SIM_OK) {
-			free(params);
-			return rc;
-		}
-		used += p.secs;
-		double rate = (double)p.events / p.secs;
-		if (rate > r->rate) {
-			r->rate = rate;
-			r->share = p.share;
-			r->partial = p.partial;
-		}
-		r->host_per_obj = p.peak_live ? (double)p.host_peak /
-						(double)p.peak_live : 0;
-		r->peak_live = p.peak_live;
-		r->reps = rep + 1;
-		if (p.partial)
-			break;
+	*j = (struct job){.ops = ops, .r = {.name = ops->name}};
+	sim_err_clear(&j->err);
+	if (!(j->params = default_params(ops, &j->err))) {
+		j->failed = j->done = 1;
+		return;
 	}
-	free(params);
+	j->reclaim = reclaim == SIM_RECLAIM_DEFAULT
+			     ? pick_reclaim(ops, j->params, &j->r.fallback)
+			     : reclaim;
+}
+
+/* One more repetition of j, keeping the best rate; j is done after its
+ * last (REPS, or its time budget spent, or stopped partial) or an
+ * error. */
+static void job_step(struct job *j, const struct sim_event *ev, size_t n)
+{
+	struct pass p;
+	if (engine_pass(j->ops, j->params, j->reclaim, ev, n, &p,
+			&j->err) != SIM_OK) {
+		j->failed = j->done = 1;
+		j->r.ok = 0;
+		return;
+	}
+	struct strat_result *r = &j->r;
+	j->used += p.secs;
+	double rate = (double)p.events / p.secs;
+	if (rate > r->rate) {
+		r->rate = rate;
+		r->share = p.share;
+		r->partial = p.partial;
+	}
+	r->host_per_obj = p.peak_live ? (double)p.host_peak /
+					(double)p.peak_live : 0;
+	r->peak_live = p.peak_live;
+	r->reps++;
 	r->ok = 1;
-	return SIM_OK;
+	j->done = p.partial || r->reps == REPS || j->used >= STRAT_BUDGET_S;
+}
+
+static void job_free(struct job *j)
+{
+	free(j->params);
+	j->params = NULL;
 }
 
 static double strategy_target(const char *name, int first)
@@ -563,55 +591,77 @@ static void row_strategy(const struct strat_result *r, int first)
 }
 
 /* GC mode against immediate mode for a strategy that collects by default:
- * the same events with each free reaching the strategy at once, and the
- * ratio of the two times an event (target: at most 2). */
-static void bench_gc_cost(const struct strategy_ops *ops,
-			  const struct strat_result *gc,
-			  const struct sim_event *ev, size_t n)
+ * the same events with each free reaching the strategy at once (job imm),
+ * and the ratio of the two times an event (target: at most 2). */
+static void rows_gc_cost(const struct strat_result *gc, const struct job *imm)
 {
-	struct strat_result imm = {.name = ops->name};
-	struct sim_err err;
-	sim_err_clear(&err);
 	char what[56];
 	snprintf(what, sizeof what, "(b) engine + %s, --reclaim=immediate",
-		 ops->name);
-	fprintf(stderr, "bench: engine + %s, immediate ...\n", ops->name);
-	if (bench_strategy(ops, SIM_RECLAIM_IMMEDIATE, ev, n, &imm, &err) != SIM_OK) {
-		row_error(what, &err);
+		 imm->ops->name);
+	if (imm->failed) {
+		row_error(what, &imm->err);
 		return;
 	}
-	row_add(what, "-", "info", "%.2f M ev/s", imm.rate / 1e6);
-	row_cpu(imm.share);
-	double ratio = imm.rate / gc->rate;
+	row_add(what, "-", "info", "%.2f M ev/s", imm->r.rate / 1e6);
+	row_cpu(imm->r.share);
+	double ratio = imm->r.rate / gc->rate;
 	snprintf(what, sizeof what, "(b)   %s: GC mode's time / immediate's",
-		 ops->name);
+		 imm->ops->name);
 	row_add(what, "<= 2x", ratio <= 2.0 ? "ok" : "MISSED", "%.2fx", ratio);
 }
 
-/* Every registered strategy, the default (bump) first.  Returns how many
- * results were filled. */
+/* Whether a strategy's GC mode is also run with immediate reclaim. */
+static int wants_gc_cost(const struct job *gc)
+{
+	return gc->ops->reclaim_default == SIM_RECLAIM_GC && !gc->failed &&
+	       !gc->r.fallback;
+}
+
+/* Every registered strategy, the default (bump) first, in its own
+ * reclaim mode, and span and tiny (any strategy that collects by default)
+ * with immediate reclaim too: REPS rounds of one repetition of each job,
+ * the best kept.  Fills res and adds the rows; returns how many results
+ * were filled. */
 static int bench_engines(const struct sim_event *ev, size_t n,
 			 struct strat_result *res)
 {
+	static struct job gc[MAX_STRATS], imm[MAX_STRATS];
 	int k = 0;
-	for (int i = 0; strategy_registry[i] && k < MAX_STRATS; i++, k++) {
-		const struct strategy_ops *ops = strategy_registry[i];
-		struct sim_err err;
-		sim_err_clear(&err);
-		res[k] = (struct strat_result){.name = ops->name};
-		fprintf(stderr, "bench: engine + %s ...\n", ops->name);
+	for (; strategy_registry[k] && k < MAX_STRATS; k++) {
+		job_init(&gc[k], strategy_registry[k], SIM_RECLAIM_DEFAULT);
+		if (wants_gc_cost(&gc[k]))
+			job_init(&imm[k], strategy_registry[k],
+				 SIM_RECLAIM_IMMEDIATE);
+		else
+			imm[k] = (struct job){.done = 1};
+	}
+	for (int round = 1; round <= REPS; round++)
+		for (int i = 0; i < k; i++) {
+			/* a partial GC run has no immediate twin to compare */
+			imm[i].done |= gc[i].r.partial || gc[i].failed;
+			struct job *js[2] = {&gc[i], &imm[i]};
+			for (int m = 0; m < 2; m++) {
+				if (js[m]->done)
+					continue;
+				fprintf(stderr, "bench: round %d: engine + %s%s ...\n",
+					round, js[m]->ops->name,
+					m ? ", immediate" : "");
+				job_step(js[m], ev, n);
+			}
+		}
+	for (int i = 0; i < k; i++) {
+		res[i] = gc[i].r;
 		char what[56];
 		snprintf(what, sizeof what, "(%c) engine + %s, from memory",
-			 i == 0 ? 'a' : 'b', ops->name);
-		if (bench_strategy(ops, SIM_RECLAIM_DEFAULT, ev, n, &res[k],
-				   &err) != SIM_OK) {
-			row_error(what, &err);
-			continue;
-		}
-		row_strategy(&res[k], i == 0);
-		if (ops->reclaim_default == SIM_RECLAIM_GC && !res[k].fallback &&
-		    !res[k].partial)
-			bench_gc_cost(ops, &res[k], ev, n);
+			 i == 0 ? 'a' : 'b', gc[i].ops->name);
+		if (gc[i].failed)
+			row_error(what, &gc[i].err);
+		else
+			row_strategy(&res[i], i == 0);
+		if (imm[i].ops && !gc[i].failed && !gc[i].r.partial)
+			rows_gc_cost(&gc[i].r, &imm[i]);
+		job_free(&gc[i]);
+		job_free(&imm[i]);
 	}
 	return k;
 }

@@ -112,10 +112,14 @@ static inline void objtab_prefetch(const struct objtab *t, uint64_t id)
 	__builtin_prefetch(p + 3 * sizeof(struct obj) - 1, 1);
 }
 
+/* Tables up to this size grow at half full, bigger ones at 70 % (see
+ * objtab.c). */
+#define OBJTAB_ROOMY_BYTES ((uint64_t)64 << 20)
+
 /* Initialise an empty table.  0 on success, -1 when out of host memory. */
 int objtab_init(struct objtab *t);
-/* The same with tables up to roomy_bytes kept roomy (objtab.c; 0: every
- * table at the big ones' load, as tests of long runs want). */
+/* The same with tables up to roomy_bytes kept roomy (0: every table at
+ * the big ones' load, as tests of long runs want). */
 int objtab_init_roomy(struct objtab *t, uint64_t roomy_bytes);
 void objtab_free(struct objtab *t);
 

@@ -150,7 +150,7 @@ static void run_model(uint64_t roomy_bytes)
 static void test_model(void **state)
 {
 	(void)state;
-	run_model(UINT64_C(64) << 20);
+	run_model(OBJTAB_ROOMY_BYTES);
 }
 
 static void test_model_full(void **state)
@@ -221,11 +221,11 @@ static void test_remove_layout(void **state)
  * bytes: 16-byte slots at least 1/3 full when grown from a roomy table
  * (under 48 bytes an object), else at least 7/15 (under 35), plus a page
  * of rounding. */
-static void fill_and_measure(uint64_t roomy_bytes, uint64_t n_max)
+static void fill_and_measure(uint64_t roomy_bytes)
 {
 	struct objtab t;
 	assert_int_equal(objtab_init_roomy(&t, roomy_bytes), 0);
-	for (uint64_t n = 1; n <= n_max; n++) {
+	for (uint64_t n = 1; n <= 300000; n++) {
 		struct obj_block b = {16 * n, 24, 32};
 		assert_int_equal(objtab_insert(&t, n, &b), 0);
 		int roomy = t.cap * sizeof(struct obj) <= roomy_bytes;
@@ -247,9 +247,9 @@ static void fill_and_measure(uint64_t roomy_bytes, uint64_t n_max)
 static void test_host_bytes(void **state)
 {
 	(void)state;
-	fill_and_measure(UINT64_C(64) << 20, 300000);  /* roomy throughout */
-	fill_and_measure(0, 300000);                   /* never roomy */
-	fill_and_measure(UINT64_C(1) << 20, 300000);   /* roomy up to 64k slots */
+	fill_and_measure(OBJTAB_ROOMY_BYTES);   /* roomy throughout */
+	fill_and_measure(0);                    /* never roomy */
+	fill_and_measure(UINT64_C(1) << 20);    /* roomy up to 64k slots */
 }
 
 /* Dead object k, one of two kinds.  One in four: the blocks above,

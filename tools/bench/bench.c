@@ -627,7 +627,7 @@ static int bench_engines(const struct sim_event *ev, size_t n,
 {
 	static struct job gc[MAX_STRATS], imm[MAX_STRATS];
 	int k = 0;
-	for (; strategy_registry[k] && k < MAX_STRATS; k++) {
+	for (; k < MAX_STRATS && strategy_registry[k]; k++) {
 		job_init(&gc[k], strategy_registry[k], SIM_RECLAIM_DEFAULT);
 		if (wants_gc_cost(&gc[k]))
 			job_init(&imm[k], strategy_registry[k],

@@ -405,8 +405,9 @@ __attribute__((noinline)) static void drop_spilled(struct engine *e,
 
 /* Forget the object in slot o (the strategy has its block back).  The
  * usual case makes no call and the rare ones (a spilled block, a long
- * probe run after the object: a quarter) are tail calls, so it saves no
- * registers (a fifth of its instructions did). */
+ * probe run after the object: one removal in 13 on make bench's trace)
+ * are tail calls, so it saves no registers (a fifth of its instructions
+ * did). */
 static void drop_object(struct engine *e, struct obj *o)
 {
 	if (__builtin_expect(obj_spilled(o), 0)) {
@@ -523,7 +524,7 @@ static struct obj *live_object(struct engine *e, uint64_t id, const char *op,
 
 /* kill_object's rare paths, out of line: a spilled block or a dead
  * object that takes a long record or a full dead list (about 1 % of
- * frees), and a long probe run after the object (a quarter). */
+ * frees), and a long probe run after the object (one in 13). */
 __attribute__((noinline)) static int kill_object_slow(struct engine *e,
 						       struct obj *o,
 						       uint32_t tid,
